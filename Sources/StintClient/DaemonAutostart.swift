@@ -1,0 +1,77 @@
+import Foundation
+import StintCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Whether something accepts connections on a unix socket.
+enum DaemonProbe {
+    static func answers(_ socketPath: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        guard socketPath.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in socketPath.utf8.enumerated() { raw[index] = byte }
+            raw[socketPath.utf8.count] = 0
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+    }
+}
+
+/// Starts `EXECUTABLE daemon` detached (own session, output to `daemon.log`) and waits
+/// up to 10 s for it to listen. Two CLIs racing both start one; the daemon lock lets
+/// exactly one survive, and both CLIs then talk to it.
+struct DaemonAutostart {
+    let paths: StintPaths
+    let executable: String
+
+    func start() throws {
+        try FileManager.default.createDirectory(
+            atPath: paths.home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let log = open(paths.daemonLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard log >= 0 else {
+            throw StintError(.unavailable, "cannot open \(paths.daemonLog): \(String(cString: strerror(errno)))")
+        }
+        defer { close(log) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, log, 1)
+        posix_spawn_file_actions_adddup2(&actions, log, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (glibc): the daemon must not die with the caller's terminal.
+        posix_spawnattr_setflags(&attributes, 0x80)
+        let arguments = [executable, "daemon"]
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, &attributes, &argv, environ)
+        guard status == 0 else {
+            throw StintError(.unavailable, "cannot start the daemon (\(executable)): \(String(cString: strerror(status)))")
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if DaemonProbe.answers(paths.socket) { return }
+            var exitStatus: Int32 = 0
+            if waitpid(pid, &exitStatus, WNOHANG) == pid, !DaemonProbe.answers(paths.socket) {
+                // It exited: another daemon won the lock (then the socket answers soon) or it failed.
+                usleep(20_000)
+                if DaemonProbe.answers(paths.socket) { return }
+                throw StintError(.unavailable, "the daemon failed to start", hint: "see \(paths.daemonLog)")
+            }
+            usleep(2_000)
+        }
+        throw StintError(.unavailable, "the daemon did not start listening within 10 s", hint: "see \(paths.daemonLog)")
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import StintCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A typed client of the daemon's API, for the CLI and for Swift programs.
+///
+/// Calls block the calling thread; each is one HTTP request on the local socket.
+/// When nothing answers and auto-start is on, the first call starts the daemon
+/// (detached) and waits for it to listen.
+public struct StintClient: Sendable {
+    /// The state folder layout.
+    public let paths: StintPaths
+    /// The executable to start as `EXECUTABLE daemon` when nothing answers; `nil`: never.
+    public let autostartExecutable: String?
+
+    /// Creates a client.
+    public init(paths: StintPaths, autostartExecutable: String?) {
+        self.paths = paths
+        self.autostartExecutable = autostartExecutable
+    }
+
+    // MARK: - Calls
+
+    /// Enqueues `jobs` in one transaction; returns their ids.
+    public func add(_ jobs: [JobSpec]) throws -> [Int64] {
+        try call("POST", "/v1/jobs", AddRequest(jobs: jobs), as: AddResponse.self).ids
+    }
+
+    /// Jobs matching the filters.
+    public func list(
+        states: [JobState] = [], session: String? = nil, queue: String? = nil, labels: [String] = [],
+        limit: Int? = nil
+    ) throws -> [JobView] {
+        var query: [(String, String)] = []
+        if !states.isEmpty { query.append(("state", states.map(\.rawValue).joined(separator: ","))) }
+        if let session { query.append(("session", session)) }
+        if let queue { query.append(("queue", queue)) }
+        for label in labels { query.append(("label", label)) }
+        if let limit { query.append(("limit", String(limit))) }
+        return try call("GET", "/v1/jobs" + Self.queryString(query), Empty?.none, as: [JobView].self)
+    }
+
+    /// One job with its attempts.
+    public func show(_ id: Int64) throws -> JobView {
+        try call("GET", "/v1/jobs/\(id)", Empty?.none, as: JobView.self)
+    }
+
+    /// Blocks until the jobs end (one, with `any`) or `timeout` seconds pass.
+    ///
+    /// Survives a daemon restart: when the daemon goes away mid-wait, the client
+    /// reconnects (starting it again when auto-start is on) and waits on.
+    public func wait(_ ids: [Int64], any: Bool, timeout: Double?) throws -> WaitResponse {
+        let deadline = timeout.map { Date().addingTimeInterval($0) }
+        var reconnectUntil: Date?
+        while true {
+            let remaining = deadline.map { max(0, $0.timeIntervalSinceNow) }
+            do {
+                let response = try call(
+                    "POST", "/v1/wait", WaitRequest(ids: ids, any: any, timeout: remaining), as: WaitResponse.self)
+                if response.done || (deadline.map { $0.timeIntervalSinceNow <= 0 } ?? false) { return response }
+                reconnectUntil = nil
+            } catch let error as StintError where error.code == .unavailable {
+                // The daemon stopped or died while we waited: the job goes on under its
+                // shim, and the next daemon knows its outcome. Give it 30 s to come back.
+                let limit = reconnectUntil ?? Date().addingTimeInterval(30)
+                reconnectUntil = limit
+                guard Date() < limit else { throw error }
+                usleep(100_000)
+            }
+        }
+    }
+
+    /// Cancels jobs; running ones get SIGTERM, then SIGKILL after `grace` seconds.
+    public func stop(_ ids: [Int64], grace: Double?) throws -> [IDResult] {
+        try call("POST", "/v1/stop", IDsRequest(ids: ids, grace: grace), as: [IDResult].self)
+    }
+
+    /// Sends `signal` to a running job's process tree.
+    public func signal(_ id: Int64, signal: Int32) throws -> JobView {
+        try call("POST", "/v1/jobs/\(id)/signal", SignalRequest(signal: signal), as: JobView.self)
+    }
+
+    /// Starts a new attempt of ended jobs.
+    public func retry(_ ids: [Int64]) throws -> [IDResult] {
+        try call("POST", "/v1/retry", IDsRequest(ids: ids), as: [IDResult].self)
+    }
+
+    /// Lets held jobs run.
+    public func release(_ ids: [Int64]) throws -> [IDResult] {
+        try call("POST", "/v1/release", IDsRequest(ids: ids), as: [IDResult].self)
+    }
+
+    /// Deletes ended jobs and their files.
+    public func remove(_ ids: [Int64]) throws -> [IDResult] {
+        try call("POST", "/v1/rm", IDsRequest(ids: ids), as: [IDResult].self)
+    }
+
+    /// Deletes jobs that ended at least `olderThan` seconds ago (all ended jobs: `nil`).
+    public func prune(olderThan: Double?) throws -> [Int64] {
+        try call("POST", "/v1/prune", PruneRequest(olderThan: olderThan), as: PruneResponse.self).removed
+    }
+
+    /// The daemon's health. Never starts a daemon.
+    public func daemonStatus() throws -> DaemonStatus {
+        try call("GET", "/v1/daemon", Empty?.none, as: DaemonStatus.self, autostart: false)
+    }
+
+    /// Asks the daemon to stop gracefully; running jobs keep running. Never starts one.
+    public func stopDaemon() throws {
+        _ = try call("POST", "/v1/daemon/stop", Empty(), as: Empty.self, autostart: false)
+    }
+
+    /// Streams a job's log to `sink`: all of it, its first or last lines, or following
+    /// it until the job ends. With a `deadline`, throws ``DeadlineReached`` when it passes.
+    public func log(
+        _ id: Int64, attempt: Int? = nil, head: Int? = nil, tail: Int? = nil, follow: Bool = false,
+        deadline: Date? = nil, sink: (Data) throws -> Void
+    ) throws {
+        var query: [(String, String)] = []
+        if let attempt { query.append(("attempt", String(attempt))) }
+        if let head { query.append(("head", String(head))) }
+        if let tail { query.append(("tail", String(tail))) }
+        if follow { query.append(("follow", "1")) }
+        var connection = try connection(autostart: true)
+        connection.deadline = deadline
+        var errorBody = Data()
+        var isError = false
+        do {
+            _ = try connection.exchange(
+                method: "GET", path: "/v1/jobs/\(id)/log" + Self.queryString(query), body: nil,
+                onHead: { head in isError = head.status >= 400 },
+                onBody: { data in if isError { errorBody.append(data) } else { try sink(data) } })
+        } catch let error as UnixHTTPConnection.ConnectError {
+            throw unavailable(error)
+        }
+        if isError { throw Self.error(from: errorBody) }
+    }
+
+    // MARK: - Plumbing
+
+    /// Sends one request and decodes the envelope's data, throwing its error.
+    public func call<Body: Encodable, Result: Codable & Sendable>(
+        _ method: String, _ path: String, _ body: Body?, as type: Result.Type, autostart: Bool = true
+    ) throws -> Result {
+        let connection = try connection(autostart: autostart)
+        let payload = try body.map { try StintJSON.encoder().encode($0) }
+        var received = Data()
+        do {
+            _ = try connection.exchange(method: method, path: path, body: payload) { received.append($0) }
+        } catch let error as UnixHTTPConnection.ConnectError {
+            throw unavailable(error)
+        }
+        let decoder = StintJSON.decoder()
+        if let envelope = try? decoder.decode(Envelope<Result>.self, from: received), envelope.status == "ok",
+            let data = envelope.data
+        {
+            return data
+        }
+        throw Self.error(from: received)
+    }
+
+    private static func error(from body: Data) -> StintError {
+        if let envelope = try? StintJSON.decoder().decode(Envelope<Empty>.self, from: body), let error = envelope.error {
+            return error
+        }
+        return StintError(.internal, "unexpected answer from the daemon: \(String(decoding: body.prefix(200), as: UTF8.self))")
+    }
+
+    private func connection(autostart: Bool) throws -> UnixHTTPConnection {
+        let connection = UnixHTTPConnection(socketPath: paths.socket)
+        guard autostart, let executable = autostartExecutable else { return connection }
+        if DaemonProbe.answers(paths.socket) { return connection }
+        try DaemonAutostart(paths: paths, executable: executable).start()
+        return connection
+    }
+
+    private func unavailable(_ error: UnixHTTPConnection.ConnectError) -> StintError {
+        switch error {
+        case .nobodyListening(let message), .failed(let message):
+            return StintError(
+                .unavailable, "cannot reach the stint daemon at \(paths.socket): \(message)",
+                hint: autostartExecutable == nil
+                    ? "start it with `stint daemon` (STINT_NO_AUTOSTART is set)" : "see \(paths.daemonLog)")
+        }
+    }
+
+    private static func queryString(_ items: [(String, String)]) -> String {
+        guard !items.isEmpty else { return "" }
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~,")
+        return "?" + items.map { key, value in
+            "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+        }.joined(separator: "&")
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// One job as the API and `-o json` show it.
+public struct JobView: Sendable, Hashable, Codable {
+    /// The job id.
+    public var id: Int64
+    /// The lifecycle state.
+    public var state: JobState
+    /// The queue it runs in.
+    public var queue: String
+    /// The command as people read it.
+    public var command: String
+    /// The argv the shim runs.
+    public var argv: [String]
+    /// Whether the command is a shell string run with `/bin/sh -c`.
+    public var shell: Bool
+    /// The working directory.
+    public var cwd: String
+    /// Labels given at `add`.
+    public var labels: [String: String]
+    /// The owner scope, if any.
+    public var session: String?
+    /// The timeout in seconds, if any.
+    public var timeout: Double?
+    /// Bytes of output kept on disk (0: no cap).
+    public var outputCap: Int64
+    /// When it was added.
+    public var createdAt: Date
+    /// When its last attempt started.
+    public var startedAt: Date?
+    /// When its last attempt ended.
+    public var endedAt: Date?
+    /// Seconds the last attempt ran (so far, while running).
+    public var duration: Double?
+    /// The number of attempts started.
+    public var attempts: Int
+    /// The last attempt's exit status, when it exited.
+    public var exitCode: Int?
+    /// The signal that killed the last attempt, when one did.
+    public var signal: Int?
+    /// Why the last attempt ended.
+    public var reason: AttemptReason?
+    /// The exit status `stint wait` gives for this job, once it has ended.
+    public var waitCode: Int32?
+    /// The log file of the last attempt.
+    public var log: String?
+    /// Every attempt, oldest first (`stint show` only).
+    public var attemptList: [AttemptView]?
+
+    /// Creates a view.
+    public init(
+        id: Int64, state: JobState, queue: String, command: String, argv: [String], shell: Bool,
+        cwd: String, labels: [String: String], session: String?, timeout: Double?,
+        outputCap: Int64, createdAt: Date, startedAt: Date?, endedAt: Date?, duration: Double?,
+        attempts: Int, exitCode: Int?, signal: Int?, reason: AttemptReason?, log: String?,
+        attemptList: [AttemptView]? = nil
+    ) {
+        self.id = id
+        self.state = state
+        self.queue = queue
+        self.command = command
+        self.argv = argv
+        self.shell = shell
+        self.cwd = cwd
+        self.labels = labels
+        self.session = session
+        self.timeout = timeout
+        self.outputCap = outputCap
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.duration = duration
+        self.attempts = attempts
+        self.exitCode = exitCode
+        self.signal = signal
+        self.reason = reason
+        self.waitCode = WaitCode.code(state: state, reason: reason, exitCode: exitCode, signal: signal)
+        self.log = log
+        self.attemptList = attemptList
+    }
+}
+
+/// One attempt of a job.
+public struct AttemptView: Sendable, Hashable, Codable {
+    /// 1 for the first attempt, 2 after one retry, …
+    public var number: Int
+    /// When the command started.
+    public var startedAt: Date
+    /// When the whole process tree had exited; `nil` while running.
+    public var endedAt: Date?
+    /// The exit status, when the command exited.
+    public var exitCode: Int?
+    /// The signal that killed the command, when one did.
+    public var signal: Int?
+    /// Why the attempt ended; `nil` while running.
+    public var reason: AttemptReason?
+    /// A detail such as a launch error.
+    public var message: String?
+    /// The host that ran it.
+    public var host: String
+    /// The shim's process id.
+    public var shimPid: Int32?
+    /// Peak resident memory in bytes, where known.
+    public var peakRssBytes: Int64?
+    /// Bytes of output written.
+    public var outputBytes: Int64?
+    /// Bytes of output dropped by the cap.
+    public var droppedBytes: Int64?
+    /// The attempt's log file.
+    public var log: String
+
+    /// Creates a view.
+    public init(
+        number: Int, startedAt: Date, endedAt: Date?, exitCode: Int?, signal: Int?,
+        reason: AttemptReason?, message: String?, host: String, shimPid: Int32?,
+        peakRssBytes: Int64?, outputBytes: Int64?, droppedBytes: Int64?, log: String
+    ) {
+        self.number = number
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.exitCode = exitCode
+        self.signal = signal
+        self.reason = reason
+        self.message = message
+        self.host = host
+        self.shimPid = shimPid
+        self.peakRssBytes = peakRssBytes
+        self.outputBytes = outputBytes
+        self.droppedBytes = droppedBytes
+        self.log = log
+    }
+}

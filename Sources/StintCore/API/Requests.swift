@@ -1,0 +1,131 @@
+/// `POST /v1/jobs`: enqueue one or more jobs in one transaction.
+public struct AddRequest: Sendable, Codable {
+    /// The jobs, in the order their ids are assigned.
+    public var jobs: [JobSpec]
+    /// Creates a request.
+    public init(jobs: [JobSpec]) { self.jobs = jobs }
+}
+
+/// The answer to ``AddRequest``: the new ids, in order.
+public struct AddResponse: Sendable, Codable {
+    /// The ids, one per job of the request.
+    public var ids: [Int64]
+    /// Creates a response.
+    public init(ids: [Int64]) { self.ids = ids }
+}
+
+/// `POST /v1/wait`: block until the jobs end (or one of them with `any`).
+public struct WaitRequest: Sendable, Codable {
+    /// The jobs to wait for.
+    public var ids: [Int64]
+    /// Return when the first of them ends instead of all.
+    public var any: Bool
+    /// Give up after this many seconds; `nil`: wait as long as it takes.
+    public var timeout: Double?
+    /// Creates a request.
+    public init(ids: [Int64], any: Bool = false, timeout: Double? = nil) {
+        self.ids = ids
+        self.any = any
+        self.timeout = timeout
+    }
+}
+
+/// The answer to ``WaitRequest``.
+public struct WaitResponse: Sendable, Codable {
+    /// Whether the wait was satisfied (false: the timeout ran out first).
+    public var done: Bool
+    /// The jobs as they are now, in the order asked.
+    public var jobs: [JobView]
+    /// Creates a response.
+    public init(done: Bool, jobs: [JobView]) {
+        self.done = done
+        self.jobs = jobs
+    }
+}
+
+/// A request naming several jobs: `stop`, `rm`, `release`, `retry`.
+public struct IDsRequest: Sendable, Codable {
+    /// The jobs.
+    public var ids: [Int64]
+    /// For `stop`: seconds between SIGTERM and SIGKILL; `nil`: 10.
+    public var grace: Double?
+    /// Creates a request.
+    public init(ids: [Int64], grace: Double? = nil) {
+        self.ids = ids
+        self.grace = grace
+    }
+}
+
+/// The per-id answer of a request naming several jobs.
+public struct IDResult: Sendable, Codable {
+    /// The job id.
+    public var id: Int64
+    /// The job after the request, when it succeeded and the job still exists.
+    public var job: JobView?
+    /// Why the request failed for this id.
+    public var error: StintError?
+    /// Creates a result.
+    public init(id: Int64, job: JobView? = nil, error: StintError? = nil) {
+        self.id = id
+        self.job = job
+        self.error = error
+    }
+}
+
+/// `POST /v1/jobs/{id}/signal`: send a signal to the job's process tree.
+public struct SignalRequest: Sendable, Codable {
+    /// The signal number.
+    public var signal: Int32
+    /// Creates a request.
+    public init(signal: Int32) { self.signal = signal }
+}
+
+/// `POST /v1/prune`: delete ended jobs.
+public struct PruneRequest: Sendable, Codable {
+    /// Only jobs that ended at least this many seconds ago; `nil`: every ended job.
+    public var olderThan: Double?
+    /// Creates a request.
+    public init(olderThan: Double?) { self.olderThan = olderThan }
+}
+
+/// The answer to ``PruneRequest``.
+public struct PruneResponse: Sendable, Codable {
+    /// The ids deleted.
+    public var removed: [Int64]
+    /// Creates a response.
+    public init(removed: [Int64]) { self.removed = removed }
+}
+
+/// `GET /v1/daemon`: the daemon's health.
+public struct DaemonStatus: Sendable, Codable {
+    /// The daemon's process id.
+    public var pid: Int32
+    /// The Stint version the daemon runs.
+    public var version: String
+    /// Where jobs are stored (`sqlite:/path`).
+    public var store: String
+    /// The state folder.
+    public var home: String
+    /// The API socket.
+    public var socket: String
+    /// Seconds since the daemon started.
+    public var uptime: Double
+    /// How many jobs may run at once.
+    public var parallel: Int
+    /// Jobs per state.
+    public var counts: [String: Int]
+    /// Creates a status.
+    public init(
+        pid: Int32, version: String, store: String, home: String, socket: String, uptime: Double,
+        parallel: Int, counts: [String: Int]
+    ) {
+        self.pid = pid
+        self.version = version
+        self.store = store
+        self.home = home
+        self.socket = socket
+        self.uptime = uptime
+        self.parallel = parallel
+        self.counts = counts
+    }
+}

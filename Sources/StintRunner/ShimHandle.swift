@@ -1,0 +1,70 @@
+import Foundation
+import StintCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The daemon's view of one attempt's shim, through the files in its run folder.
+///
+/// The shim holds an exclusive `flock` on `RUN_DIR/lock` for its whole life, so
+/// liveness is tested by trying that lock — immune to pid reuse.
+public struct ShimHandle: Sendable, Hashable {
+    /// The attempt's run folder.
+    public var runDirectory: String
+
+    /// Creates a handle.
+    public init(runDirectory: String) { self.runDirectory = runDirectory }
+
+    /// Whether a shim still holds this attempt's lock.
+    public var isAlive: Bool {
+        let fd = open(runDirectory + "/lock", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
+    }
+
+    /// The shim's and the command's pids, from `RUN_DIR/pid`, once the command started.
+    public var pids: (shim: Int32, command: Int32)? {
+        guard let text = try? String(contentsOfFile: runDirectory + "/pid", encoding: .utf8) else {
+            return nil
+        }
+        let parts = text.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+        guard parts.count == 2 else { return nil }
+        return (parts[0], parts[1])
+    }
+
+    /// The exit record, once the shim wrote it.
+    public func exitRecord() throws -> ExitRecord? {
+        try ExitRecord.read(runDirectory: runDirectory)
+    }
+
+    /// Asks the shim to cancel: SIGTERM to the job's tree, SIGKILL after `grace` seconds.
+    /// The shim escalates by itself, so the job stays bounded even if the daemon dies.
+    public func stop(shimPid: Int32, grace: Double) throws {
+        try write(String(grace), to: "stop")
+        guard kill(shimPid, SIGTERM) == 0 else { throw Self.signalError(shimPid) }
+    }
+
+    /// Asks the shim to send `signal` to every process of the job's tree.
+    public func forward(signal: Int32, shimPid: Int32) throws {
+        try write(String(signal), to: "signal")
+        guard kill(shimPid, SIGUSR1) == 0 else { throw Self.signalError(shimPid) }
+    }
+
+    private func write(_ text: String, to name: String) throws {
+        let temporary = "\(runDirectory)/\(name).tmp"
+        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        guard rename(temporary, "\(runDirectory)/\(name)") == 0 else {
+            throw StintError(.internal, "cannot write \(runDirectory)/\(name)")
+        }
+    }
+
+    private static func signalError(_ pid: Int32) -> StintError {
+        StintError(.conflict, "the job's shim (pid \(pid)) is gone: \(String(cString: strerror(errno)))")
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import StintCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Starts `stint-shim` for one attempt. The daemon is never the parent of a job's
+/// command: the shim is, in its own session, so the job outlives the daemon.
+public struct ShimLauncher: Sendable {
+    /// The `stint-shim` executable.
+    public var shimPath: String
+    /// The state folder layout.
+    public var paths: StintPaths
+    /// Seconds between SIGTERM and SIGKILL when a timeout fires.
+    public var killGrace: Double
+
+    /// Creates a launcher.
+    public init(shimPath: String, paths: StintPaths, killGrace: Double = 10) {
+        self.shimPath = shimPath
+        self.paths = paths
+        self.killGrace = killGrace
+    }
+
+    /// Finds `stint-shim` beside the running executable, then on `PATH`.
+    public static func locateShim(environment: [String: String]) -> String? {
+        var candidates: [String] = []
+        if let explicit = environment["STINT_SHIM"] { candidates.append(explicit) }
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append((executable as NSString).deletingLastPathComponent + "/stint-shim")
+        }
+        for dir in (environment["PATH"] ?? "").split(separator: ":") {
+            candidates.append("\(dir)/stint-shim")
+        }
+        return candidates.first { access($0, X_OK) == 0 }
+    }
+
+    /// Starts the shim for `job`'s attempt; returns its pid.
+    ///
+    /// The environment is the job's, plus `STINT_JOB_ID`, `STINT_ATTEMPT` and `STINT_QUEUE`.
+    public func launch(job: Int64, attempt: Int, queue: String, spec: JobSpec) throws -> Int32 {
+        let runDir = paths.runDirectory(job: job, attempt: attempt)
+        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: paths.logs, withIntermediateDirectories: true)
+        var arguments = [
+            shimPath, "--run-dir", runDir, "--log", paths.log(job: job, attempt: attempt),
+            "--output-cap", String(spec.outputCap ?? JobSpec.defaultOutputCap),
+            "--kill-grace", String(killGrace), "--cwd", spec.cwd,
+        ]
+        if let timeout = spec.timeout { arguments += ["--timeout", String(timeout)] }
+        arguments.append("--")
+        arguments += spec.resolvedArgv
+        var environment = spec.env
+        environment["STINT_JOB_ID"] = String(job)
+        environment["STINT_ATTEMPT"] = String(attempt)
+        environment["STINT_QUEUE"] = queue
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        return try Self.spawnDetached(arguments, environment: envp)
+    }
+
+    /// `posix_spawn` in a new session with stdio on /dev/null and no inherited fds.
+    static func spawnDetached(_ arguments: [String], environment: [String]) throws -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(
+            &attributes, Int16(posixSpawnSetSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        _ = addCloseFrom?(&actions, 3)
+
+        var pid: pid_t = 0
+        let status = withCStrings(arguments) { argv in
+            withCStrings(environment) { envp in
+                posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+            }
+        }
+        guard status == 0 else {
+            throw StintError(.internal, "cannot start \(arguments[0]): \(String(cString: strerror(status)))")
+        }
+        return pid
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of `strings`.
+func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    var pointers = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}
+
+/// glibc's `POSIX_SPAWN_SETSID` (2.26+); Swift's Glibc module hides it behind `_GNU_SOURCE`.
+private let posixSpawnSetSID: Int32 = 0x80
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), looked up at run time
+/// because Swift's Glibc module hides it behind `_GNU_SOURCE`. It keeps the daemon's
+/// sockets and database handles out of every shim.
+private let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+    else { return nil }
+    return unsafeBitCast(
+        symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+}()

@@ -1,0 +1,227 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import StintCore
+import StintEngine
+import StintRunner
+import StintStore
+
+/// The HTTP API (`/v1/…`) that the CLI, scripts and agents speak. Every JSON answer
+/// uses the envelope of SPEC.md; errors carry their `E_…` code and a matching status.
+struct APIRouter {
+    let engine: Engine
+    let daemon: DaemonInfo
+
+    func build() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/v1/daemon") { _, _ in
+            try await json { try await daemon.status(engine: engine) }
+        }
+        router.post("/v1/daemon/stop") { _, _ in
+            await daemon.requestShutdown()
+            return try await json { Empty() }
+        }
+        router.post("/v1/jobs") { request, _ in
+            try await json {
+                let body = try await decode(AddRequest.self, request)
+                return AddResponse(ids: try await engine.add(body.jobs))
+            }
+        }
+        router.get("/v1/jobs") { request, _ in
+            try await json { try await engine.list(try filter(request.uri.queryParameters)) }
+        }
+        router.get("/v1/jobs/:id") { _, context in
+            try await json { try await engine.show(try id(context)) }
+        }
+        router.get("/v1/jobs/:id/log") { request, context in
+            do {
+                return try await log(id(context), request.uri.queryParameters)
+            } catch {
+                return errorResponse(error)
+            }
+        }
+        router.post("/v1/jobs/:id/signal") { request, context in
+            try await json {
+                let body = try await decode(SignalRequest.self, request)
+                return try await engine.signal(try id(context), signal: body.signal)
+            }
+        }
+        router.post("/v1/wait") { request, _ in
+            try await json { try await engine.wait(try await decode(WaitRequest.self, request)) }
+        }
+        router.post("/v1/stop") { request, _ in
+            try await json {
+                let body = try await decode(IDsRequest.self, request)
+                return await engine.stop(body.ids, grace: body.grace)
+            }
+        }
+        router.post("/v1/release") { request, _ in
+            try await json { await engine.requeue(try await decode(IDsRequest.self, request).ids, event: .release) }
+        }
+        router.post("/v1/retry") { request, _ in
+            try await json { await engine.requeue(try await decode(IDsRequest.self, request).ids, event: .retry) }
+        }
+        router.post("/v1/rm") { request, _ in
+            try await json { await engine.remove(try await decode(IDsRequest.self, request).ids) }
+        }
+        router.post("/v1/prune") { request, _ in
+            try await json {
+                PruneResponse(removed: try await engine.prune(olderThan: try await decode(PruneRequest.self, request).olderThan))
+            }
+        }
+        return router
+    }
+
+    // MARK: - Logs
+
+    private func log(_ id: Int64, _ query: Parameters) async throws -> Response {
+        let attempt = try query.get("attempt").map { try integer($0, "attempt") }
+        let source = try await engine.logSource(id, attempt: attempt.map(Int.init))
+        let follow = query.get("follow") == "1"
+        let head = try query.get("head").map { try integer($0, "head") }
+        let tail = try query.get("tail").map { try integer($0, "tail") }
+        let headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+        guard let reader = source.reader else {
+            // Not started yet: nothing to show, or follow from the start once it runs.
+            guard follow else { return Response(status: .ok, headers: headers, body: ResponseBody()) }
+            return Response(status: .ok, headers: headers, body: followBody(id: id, attempt: nil, skipExisting: false))
+        }
+        if let head {
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.head(lines: Int(head)))))
+        }
+        if let tail, !follow {
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.tail(lines: Int(tail)))))
+        }
+        if follow {
+            let prefix = tail.map { reader.tail(lines: Int($0)) }
+            return Response(
+                status: .ok, headers: headers,
+                body: followBody(id: id, attempt: source.attempt, skipExisting: prefix != nil, prefix: prefix))
+        }
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                for piece in reader.pieces() {
+                    var offset: Int64 = 0
+                    while true {
+                        let chunk = LogReader.read(piece, from: offset, count: 65536)
+                        if chunk.isEmpty { break }
+                        offset += Int64(chunk.count)
+                        try await writer.write(ByteBuffer(bytes: chunk))
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// Streams an attempt's output as it is written, until the job ends.
+    private func followBody(id: Int64, attempt: Int?, skipExisting: Bool, prefix: Data? = nil) -> ResponseBody {
+        ResponseBody { [engine, daemon] writer in
+            if let prefix, !prefix.isEmpty { try await writer.write(ByteBuffer(bytes: prefix)) }
+            var follower: LogFollower?
+            var runDirectory: String?
+            while !daemon.isStopping {
+                if follower == nil {
+                    let source = try await engine.logSource(id, attempt: attempt)
+                    if let reader = source.reader, let directory = source.runDirectory {
+                        follower = LogFollower(reader: reader, position: skipExisting ? reader.streamLength() : 0)
+                        runDirectory = directory
+                    } else if await engine.hasEnded(id) {
+                        break
+                    } else {
+                        try await Task.sleep(for: .milliseconds(20))
+                        continue
+                    }
+                }
+                let record = runDirectory.flatMap { try? ExitRecord.read(runDirectory: $0) }
+                let chunk = follower!.next(ended: record.map { ($0.outputBytes ?? 0, $0.droppedBytes ?? 0) })
+                if !chunk.isEmpty {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    continue
+                }
+                // Nothing new: the final log has been read to its end, or the job ended
+                // without an exit record (lost), or more output is still to come.
+                if record != nil { break }
+                if await engine.hasEnded(id) { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func id(_ context: BasicRequestContext) throws -> Int64 {
+        let text = context.parameters.get("id") ?? ""
+        guard let value = Int64(text), value > 0 else { throw StintError(.usage, "not a job id: \(text)") }
+        return value
+    }
+
+    private func integer(_ text: String, _ name: String) throws -> Int64 {
+        guard let value = Int64(text), value >= 0 else {
+            throw StintError(.usage, "\(name) must be a non-negative integer, not \(text)")
+        }
+        return value
+    }
+
+    private func filter(_ query: Parameters) throws -> JobFilter {
+        var filter = JobFilter()
+        if let states = query.get("state") {
+            for name in states.split(separator: ",") {
+                guard let state = JobState(rawValue: String(name)) else {
+                    throw StintError(
+                        .usage, "unknown state: \(name)",
+                        hint: "one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                filter.states.insert(state)
+            }
+        }
+        filter.session = query.get("session")
+        filter.queue = query.get("queue")
+        for label in query.getAll("label") {
+            let parts = label.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { throw StintError(.usage, "a label filter is KEY=VALUE, not \(label)") }
+            filter.labels[String(parts[0])] = String(parts[1])
+        }
+        if let limit = query.get("limit") { filter.limit = Int(try integer(limit, "limit")) }
+        return filter
+    }
+}
+
+private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    var request = request
+    let buffer = try await request.collectBody(upTo: 256 << 20)
+    do {
+        return try StintJSON.decoder().decode(type, from: Data(buffer.readableBytesView))
+    } catch {
+        throw StintError(.usage, "malformed request body: \(error)")
+    }
+}
+
+private func json<T: Codable & Sendable>(_ body: () async throws -> T) async throws -> Response {
+    do {
+        return jsonResponse(.ok, Envelope.ok(try await body()))
+    } catch {
+        return errorResponse(error)
+    }
+}
+
+private func errorResponse(_ error: any Error) -> Response {
+    let stint = (error as? StintError) ?? StintError(.internal, "\(error)")
+    let status: HTTPResponse.Status =
+        switch stint.code {
+        case .notFound: .notFound
+        case .usage: .badRequest
+        case .conflict: .conflict
+        case .unavailable: .serviceUnavailable
+        default: .internalServerError
+        }
+    return jsonResponse(status, Envelope<Empty>.failure(stint))
+}
+
+private func jsonResponse<T: Codable & Sendable>(_ status: HTTPResponse.Status, _ envelope: Envelope<T>) -> Response {
+    let data = (try? StintJSON.encoder().encode(envelope)) ?? Data()
+    return Response(
+        status: status, headers: [.contentType: "application/json"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+}

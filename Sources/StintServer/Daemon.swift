@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import StintCore
+import StintEngine
+import StintRunner
+import StintStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `stint daemon`: the single writer of the store, serving the API on a unix socket.
+///
+/// Stopping it (SIGTERM, SIGINT or `stint daemon stop`) ends the API gracefully and
+/// leaves every running job running under its shim; the next daemon re-attaches.
+public enum Daemon {
+    /// How to run the daemon.
+    public struct Options: Sendable {
+        /// The state folder layout.
+        public var paths: StintPaths
+        /// Jobs that may run at once. Default: the number of cores.
+        public var parallel: Int
+        /// The `stint-shim` executable.
+        public var shimPath: String
+        /// Creates options.
+        public init(paths: StintPaths, parallel: Int, shimPath: String) {
+            self.paths = paths
+            self.parallel = parallel
+            self.shimPath = shimPath
+        }
+    }
+
+    /// Runs until a graceful shutdown completes. Throws `E_CONFLICT` when another daemon
+    /// already serves this state folder.
+    public static func run(_ options: Options, logger: Logger) async throws {
+        let paths = options.paths
+        for folder in [paths.home, paths.logs, paths.run] {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let lock = try DaemonLock(path: paths.daemonLock)
+        let store = try SQLiteJobStore(path: paths.database)
+        let engine = Engine(
+            store: store, paths: paths, shimPath: options.shimPath,
+            configuration: .init(parallel: options.parallel), logger: logger)
+        try await engine.start()
+
+        let info = DaemonInfo(paths: paths, parallel: engine.configuration.parallel)
+        let router = APIRouter(engine: engine, daemon: info).build()
+        let socket = paths.socket
+        let app = Application(
+            router: router,
+            configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
+            onServerRunning: { _ in
+                chmod(socket, 0o600)
+                logger.info("stint daemon ready", metadata: ["socket": "\(socket)", "pid": "\(getpid())"])
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app, ShutdownService(engine: engine, info: info)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        info.attach(group)
+        try await group.run()
+        unlink(socket)
+        withExtendedLifetime(lock) {}
+        logger.info("stint daemon stopped; running jobs continue under their shims")
+    }
+}
+
+/// Releases long requests (waits, follows) when shutdown begins, so the server can
+/// drain; clients reconnect to the next daemon.
+private struct ShutdownService: Service {
+    let engine: Engine
+    let info: DaemonInfo
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        info.markStopping()
+        await engine.releaseWaiters()
+    }
+}
+
+/// An exclusive `flock` on `daemon.lock`: one daemon per state folder.
+final class DaemonLock: Sendable {
+    private let fd: Int32
+
+    init(path: String) throws {
+        fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StintError(.unavailable, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw StintError(.conflict, "another stint daemon already serves this state folder", hint: "see `stint daemon status`")
+        }
+        ftruncate(fd, 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    deinit { close(fd) }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import ServiceLifecycle
+import StintCore
+import StintEngine
+import Synchronization
+
+/// What the API knows about the daemon itself, and the switch that stops it.
+final class DaemonInfo: Sendable {
+    let paths: StintPaths
+    let parallel: Int
+    let startedAt = Date()
+    private let stopping = Atomic<Bool>(false)
+    private let group = Mutex<ServiceGroup?>(nil)
+
+    init(paths: StintPaths, parallel: Int) {
+        self.paths = paths
+        self.parallel = parallel
+    }
+
+    /// Whether a graceful shutdown has begun; long requests end early then.
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    func attach(_ serviceGroup: ServiceGroup) {
+        group.withLock { $0 = serviceGroup }
+    }
+
+    func markStopping() {
+        stopping.store(true, ordering: .relaxed)
+    }
+
+    /// Begins a graceful shutdown a moment from now, so the current response is sent first.
+    func requestShutdown() async {
+        let serviceGroup = group.withLock { $0 }
+        // Unstructured: the request that asked must finish before the server stops
+        // taking requests; nobody awaits this task.
+        Task {
+            try? await Task.sleep(for: .milliseconds(20))
+            await serviceGroup?.triggerGracefulShutdown()
+        }
+    }
+
+    func status(engine: Engine) async throws -> DaemonStatus {
+        DaemonStatus(
+            pid: getpid(), version: StintVersion.current, store: engine.storeLocation, home: paths.home,
+            socket: paths.socket, uptime: Date().timeIntervalSince(startedAt), parallel: parallel,
+            counts: try await engine.counts())
+    }
+}

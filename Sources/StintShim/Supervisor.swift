@@ -1,0 +1,212 @@
+import Glibc
+
+/// Watches a running job until its whole process tree is gone: copies output into the log,
+/// reaps children, enforces the deadline, and carries out stop and signal requests.
+///
+/// Everything happens on one thread in one poll(2) loop over the output pipe and the signal
+/// self-pipe, with a timeout computed from the next timer (deadline, SIGKILL escalation or
+/// kill sweep), so the shim sleeps until something actually needs doing.
+final class Supervisor {
+    /// How the job ended, as far as the exit record cares.
+    struct Outcome {
+        /// The command's own wait status (nil only if it somehow was never reaped).
+        var childStatus: WaitStatus?
+        var stopRequested: Bool
+        var deadlineFired: Bool
+    }
+
+    /// Progress of terminating the tree (after a timeout or a stop request).
+    private enum Termination {
+        case notRequested
+        /// SIGTERM sent; SIGKILL follows at `killAt`.
+        case graceful(killAt: Int64)
+        /// SIGKILL sent; repeated at `nextSweep` to catch anything forked meanwhile.
+        case killing(nextSweep: Int64)
+    }
+
+    private static let killSweepIntervalNanos: Int64 = 100 * MonotonicClock.nanosPerMillisecond
+    /// One read of output; also the most the shim ever holds in memory.
+    private static let readChunkBytes = 64 * 1024
+    /// Reads allowed when draining a pipe whose writers escaped the tree (see `run`).
+    private static let finalDrainReads = 256
+
+    private let childPID: pid_t
+    private let tree: ProcessTree
+    private let capture: OutputCapture
+    private let signals: SignalPipe
+    private let runDirectory: RunDirectory
+    private let killGraceNanos: Int64
+    private let deadline: Int64?
+
+    /// Read end of the command's stdout/stderr pipe; -1 once it reached end of file.
+    private var outputReadEnd: Int32
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readChunkBytes, alignment: 16)
+
+    private var childStatus: WaitStatus?
+    /// waitpid reported ECHILD: no process is left anywhere below the shim.
+    private var treeGone = false
+    private var stopRequested = false
+    private var deadlineFired = false
+    private var termination = Termination.notRequested
+
+    init(
+        childPID: pid_t, outputReadEnd: Int32, capture: OutputCapture, signals: SignalPipe,
+        runDirectory: RunDirectory, killGraceNanos: Int64, deadline: Int64?
+    ) {
+        self.childPID = childPID
+        self.tree = ProcessTree(shimPID: getpid(), groupID: childPID)
+        self.outputReadEnd = outputReadEnd
+        self.capture = capture
+        self.signals = signals
+        self.runDirectory = runDirectory
+        self.killGraceNanos = killGraceNanos
+        self.deadline = deadline
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    /// Runs until every process below the shim has exited and the output pipe is drained.
+    func run() -> Outcome {
+        while true {
+            if treeGone {
+                // Normally the pipe hits end of file with the last writer. If it is still open,
+                // a process outside the tree holds it (one that was handed the descriptor, or
+                // ended up under another subreaper); take what is already there and finish
+                // rather than wait on a process the shim cannot see.
+                drainOutput(maximumReads: Self.finalDrainReads)
+                break
+            }
+            let now = MonotonicClock.now()
+            fireDueTimers(now: now)
+
+            var descriptors = [pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0)]
+            if outputReadEnd >= 0 {
+                descriptors.append(pollfd(fd: outputReadEnd, events: Int16(POLLIN), revents: 0))
+            }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), pollTimeout(now: now))
+            if ready < 0 {
+                if errno != EINTR { usleep(10_000) }  // cannot really happen; never spin if it does
+                continue
+            }
+            if descriptors[0].revents != 0 { handleSignals() }
+            if descriptors.count > 1, descriptors[1].revents != 0 { drainOutput(maximumReads: 1) }
+        }
+        if outputReadEnd >= 0 {
+            close(outputReadEnd)
+            outputReadEnd = -1
+        }
+        return Outcome(childStatus: childStatus, stopRequested: stopRequested, deadlineFired: deadlineFired)
+    }
+
+    // MARK: - Events
+
+    private func handleSignals() {
+        let received = signals.drain()
+        for signal in received {
+            switch signal {
+            case SIGTERM, SIGINT, SIGHUP: requestStop()
+            case SIGUSR1: forwardSignal()
+            default: break
+            }
+        }
+        // Several SIGCHLDs may collapse into one; one reaping pass collects them all.
+        if received.contains(SIGCHLD) { reapChildren() }
+    }
+
+    /// A stop request: cancel the job, with the grace period from `stop` if the daemon wrote one.
+    private func requestStop() {
+        stopRequested = true
+        beginTermination(grace: runDirectory.stopGraceNanos() ?? killGraceNanos, now: MonotonicClock.now())
+    }
+
+    /// Sends the signal named in `signal` to every process of the job (never to the shim).
+    private func forwardSignal() {
+        guard !treeGone, let signal = runDirectory.signalToForward() else { return }
+        tree.signalAll([signal], groupLeaderUnreaped: childStatus == nil)
+    }
+
+    /// Collects every exited child. The command's own status is kept; the others are orphans
+    /// that were re-parented to the shim. ECHILD means nothing is left below the shim at all.
+    private func reapChildren() {
+        while true {
+            var status: Int32 = 0
+            // __WALL: also wait for children created by clone() with an unusual exit signal,
+            // so ECHILD really means "no children of any kind".
+            let pid = waitpid(-1, &status, WNOHANG | __WALL)
+            if pid > 0 {
+                if pid == childPID { childStatus = WaitStatus(raw: status) }
+                continue
+            }
+            if pid < 0 {
+                if errno == EINTR { continue }
+                if errno == ECHILD { treeGone = true }
+            }
+            return
+        }
+    }
+
+    /// Reads up to `maximumReads` chunks of output without blocking. The main loop reads one
+    /// chunk per wake-up, so a job that never stops writing cannot starve signal handling.
+    private func drainOutput(maximumReads: Int) {
+        for _ in 0..<maximumReads where outputReadEnd >= 0 {
+            let count = read(outputReadEnd, buffer.baseAddress, buffer.count)
+            if count > 0 {
+                capture.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                continue
+            }
+            if count < 0 && (errno == EINTR || errno == EAGAIN) { return }
+            // End of file (every writer is gone) or an error a pipe should never give.
+            close(outputReadEnd)
+            outputReadEnd = -1
+        }
+    }
+
+    // MARK: - Termination
+
+    /// Starts terminating the tree: SIGTERM now, SIGKILL after `grace`. A later request never
+    /// restarts (extends) the grace period, but may shorten it, so an impatient second stop
+    /// with a smaller grace in `stop` takes effect.
+    private func beginTermination(grace: Int64, now: Int64) {
+        switch termination {
+        case .notRequested:
+            // SIGCONT after SIGTERM so a stopped process wakes up to act on the SIGTERM.
+            if !treeGone { tree.signalAll([SIGTERM, SIGCONT], groupLeaderUnreaped: childStatus == nil) }
+            termination = .graceful(killAt: now + grace)
+        case .graceful(let killAt):
+            termination = .graceful(killAt: min(killAt, now + grace))
+        case .killing:
+            break
+        }
+    }
+
+    private func fireDueTimers(now: Int64) {
+        if let deadline, !deadlineFired, now >= deadline {
+            deadlineFired = true
+            beginTermination(grace: killGraceNanos, now: now)
+        }
+        switch termination {
+        case .graceful(let due), .killing(let due):
+            guard now >= due else { return }
+            // Sweep again and again until waitpid says nothing is left: a process may have
+            // been forked between the scan and the kill.
+            tree.signalAll([SIGKILL], groupLeaderUnreaped: childStatus == nil)
+            termination = .killing(nextSweep: now + Self.killSweepIntervalNanos)
+        case .notRequested:
+            break
+        }
+    }
+
+    /// Milliseconds until the next timer, or -1 (wait indefinitely) if none is pending.
+    private func pollTimeout(now: Int64) -> Int32 {
+        var next: Int64?
+        if let deadline, !deadlineFired { next = deadline }
+        switch termination {
+        case .graceful(let due), .killing(let due): next = min(next ?? due, due)
+        case .notRequested: break
+        }
+        guard let next else { return -1 }
+        return MonotonicClock.pollTimeout(until: next, now: now)
+    }
+}

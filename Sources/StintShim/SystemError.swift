@@ -1,0 +1,12 @@
+import Glibc
+
+/// An errno value captured at the point of failure, before later calls can overwrite it.
+struct SystemError: Error {
+    let code: Int32
+
+    /// Captures the calling thread's current errno.
+    static func current() -> SystemError { SystemError(code: errno) }
+
+    /// The C library's text for the error, e.g. "No such file or directory".
+    var text: String { String(cString: strerror(code)) }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import StintCore
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls", abstract: "List jobs (the newest, oldest first).", aliases: ["status"])
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Only jobs in these states (comma-separated: held, queued, running, succeeded, failed, cancelled).")
+    var state: String?
+
+    @Option(help: "Only jobs of this queue.")
+    var queue: String?
+
+    @Option(help: "Only jobs of this session.")
+    var session: String?
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("Only jobs with this label (repeatable).", valueName: "KEY=VALUE"))
+    var labels: [String] = []
+
+    @Option(help: "Show at most this many jobs, the newest.")
+    var limit: Int = 100
+
+    func run() throws {
+        guard limit >= 0 else { throw StintError(.usage, "--limit must not be negative") }
+        var states: [JobState] = []
+        for name in (state ?? "").split(separator: ",") {
+            guard let parsed = JobState(rawValue: String(name)) else {
+                throw StintError(.usage, "unknown state: '\(name)'", hint: "one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            states.append(parsed)
+        }
+        _ = try ValueParsing.pairs(labels, flag: "--label")
+        let jobs = try CLIEnvironment.client.list(states: states, session: session, queue: queue, labels: labels, limit: limit)
+        Output(format: global.output).emit(jobs, ndjson: jobs) { render(jobs) }
+    }
+
+    private func render(_ jobs: [JobView]) -> String {
+        guard !jobs.isEmpty else { return "no jobs" }
+        let palette = Palette.stdout
+        var table = Table(header: ["ID", "STATE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"])
+        let width = terminalWidth()
+        for job in jobs {
+            let exit = job.waitCode.map { code in job.reason == .exited ? "\(code)" : "\(code)*" } ?? ""
+            let labels = job.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            let command = job.command.replacingOccurrences(of: "\n", with: " ").truncated(to: max(20, width - 50 - labels.count))
+            table.rows.append([
+                ("\(job.id)", "\(job.id)"),
+                (job.state.rawValue, palette.state(job.state.rawValue, job.state)),
+                (exit, exit),
+                (job.duration.map(JobText.duration) ?? "", job.duration.map(JobText.duration) ?? ""),
+                (JobText.age(job.createdAt), palette.dim(JobText.age(job.createdAt))),
+                (command, command),
+                (labels, palette.dim(labels)),
+            ])
+        }
+        return table.render(palette: palette, width: width)
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one job: options, attempts, log paths.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The job id.")
+    var id: String
+
+    func run() throws {
+        let id = try ValueParsing.ids([id])[0]
+        let job = try CLIEnvironment.client.show(id)
+        Output(format: global.output).emit(job) { render(job) }
+    }
+
+    private func render(_ job: JobView) -> String {
+        let palette = Palette.stdout
+        var lines: [(String, String)] = [
+            ("id", "\(job.id)"),
+            ("state", palette.state(job.state.rawValue, job.state)),
+            ("command", job.command),
+            ("cwd", job.cwd),
+            ("queue", job.queue),
+        ]
+        if let outcome = JobText.outcome(job) { lines.append(("outcome", outcome)) }
+        if let code = job.waitCode { lines.append(("wait code", "\(code)")) }
+        if let session = job.session { lines.append(("session", session)) }
+        if !job.labels.isEmpty {
+            lines.append(("labels", job.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
+        }
+        if let timeout = job.timeout { lines.append(("timeout", JobText.duration(timeout))) }
+        lines.append(("output cap", job.outputCap == 0 ? "none" : ByteSizeParser.format(job.outputCap)))
+        lines.append(("created", RFC3339.format(job.createdAt)))
+        if let duration = job.duration { lines.append(("duration", JobText.duration(duration))) }
+        if let log = job.log { lines.append(("log", log)) }
+        var text = lines.map { "\($0.0.padding(toLength: 11, withPad: " ", startingAt: 0)) \($0.1)" }.joined(separator: "\n")
+        for attempt in job.attemptList ?? [] {
+            var parts = ["attempt \(attempt.number)", "started \(RFC3339.format(attempt.startedAt))", "host \(attempt.host)"]
+            if let ended = attempt.endedAt { parts.append("ended \(RFC3339.format(ended))") }
+            if let reason = attempt.reason { parts.append("reason \(reason.rawValue)") }
+            if let code = attempt.exitCode { parts.append("exit \(code)") }
+            if let signal = attempt.signal { parts.append("signal \(signal)") }
+            if let rss = attempt.peakRssBytes { parts.append("peak rss \(ByteSizeParser.format(rss))") }
+            if let bytes = attempt.outputBytes { parts.append("output \(ByteSizeParser.format(bytes))") }
+            if let dropped = attempt.droppedBytes, dropped > 0 { parts.append("dropped \(ByteSizeParser.format(dropped))") }
+            text += "\n" + parts.joined(separator: ", ")
+            if let message = attempt.message { text += "\n  " + message }
+        }
+        return text
+    }
+}

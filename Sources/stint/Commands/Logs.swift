@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import StintCore
+
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a job's output (stdout and stderr together).",
+        discussion: "Past the output cap the log keeps its head and its last lines, with a marker saying how many bytes were dropped between them.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The job id.")
+    var id: String
+
+    @Flag(name: .shortAndLong, help: "Follow the output until the job ends.")
+    var follow = false
+
+    @Option(help: "Only the last N lines (with -f: then follow).")
+    var tail: Int?
+
+    @Option(help: "Only the first N lines.")
+    var head: Int?
+
+    @Option(help: "Which attempt (default: the last).")
+    var attempt: Int?
+
+    func run() throws {
+        let id = try ValueParsing.ids([id])[0]
+        if let tail, tail < 0 { throw StintError(.usage, "--tail must not be negative") }
+        if let head, head < 0 { throw StintError(.usage, "--head must not be negative") }
+        if head != nil, tail != nil || follow { throw StintError(.usage, "--head cannot be combined with --tail or --follow") }
+        if let attempt, attempt < 1 { throw StintError(.usage, "--attempt starts at 1") }
+        let client = CLIEnvironment.client
+        let output = Output(format: global.output)
+        if output.format == .text {
+            try client.log(id, attempt: attempt, head: head, tail: tail, follow: follow) {
+                FileHandle.standardOutput.write($0)
+            }
+            return
+        }
+        var collected = Data()
+        try client.log(id, attempt: attempt, head: head, tail: tail, follow: follow) { collected.append($0) }
+        let text = String(decoding: collected, as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        output.emit(LogText(job: id, text: text), ndjson: lines.map { ["line": $0] }, meta: ["count": lines.count]) { text }
+    }
+}
+
+/// `-o json` of `stint logs`.
+struct LogText: Codable, Sendable {
+    var job: Int64
+    var text: String
+}
+
+struct Wait: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Block until jobs end; exit with the job's code.",
+        discussion: """
+            One job: its exit code; 124 after a timeout, 125 after a stop, 128+N after signal N, \
+            127 when it could not start, 1 when lost. Several jobs: 0 when all succeeded, 6 \
+            otherwise. With --any: the code of the first job to end. 75 when --timeout runs out.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Job ids (space- or comma-separated).")
+    var ids: [String] = []
+
+    @Option(help: "Give up after this long and exit 75 (e.g. 30, 1.5s, 10m).")
+    var timeout: String?
+
+    @Flag(help: "Return when the first of the jobs ends.")
+    var any = false
+
+    func run() throws {
+        let ids = try ValueParsing.ids(ids)
+        let seconds = try timeout.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--timeout") }
+        let output = Output(format: global.output)
+        let response = try CLIEnvironment.client.wait(ids, any: any, timeout: seconds)
+        output.emit(response, ndjson: response.jobs) {
+            response.jobs.map { $0.waitCode == nil ? "job \($0.id) \($0.state.rawValue)" : WaitSummary.line($0) }.joined(separator: "\n")
+        }
+        throw CLIExit(status: Self.status(response, any: any))
+    }
+
+    static func status(_ response: WaitResponse, any: Bool) -> Int32 {
+        if any {
+            return response.jobs.first { $0.waitCode != nil }?.waitCode ?? 75
+        }
+        guard response.done, response.jobs.allSatisfy({ $0.waitCode != nil }) else { return 75 }
+        if response.jobs.count == 1 { return response.jobs[0].waitCode ?? 75 }
+        return response.jobs.allSatisfy { $0.waitCode == 0 } ? 0 : 6
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import StintClient
+import StintCore
+
+/// The `stint` command line: thin over ``StintClient``; parsing, formats and exit codes.
+struct Stint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stint",
+        abstract: "Run long commands in the background, durably.",
+        discussion: """
+            Jobs survive the death or upgrade of the daemon that started them, their true \
+            outcome is never lost, and `stint wait` tells you how they ended. The daemon \
+            starts by itself on first use (unless STINT_NO_AUTOSTART=1).
+
+            State folder: $STINT_HOME (default ${XDG_STATE_HOME:-~/.local/state}/stint).
+            """,
+        version: StintVersion.current,
+        subcommands: [
+            Add.self, Run.self, List.self, Show.self, Logs.self, Wait.self, Stop.self, Kill.self,
+            Retry.self, Release.self, Remove.self, Prune.self, DaemonCommand.self,
+        ])
+}
+
+@main
+enum Main {
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let format = OutputFormat.sniff(arguments)
+        do {
+            var command = try Stint.parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as StintError {
+            Output(format: format).fail(error)
+        } catch let exit as CLIExit {
+            Foundation.exit(exit.status)
+        } catch {
+            let code = Stint.exitCode(for: error)
+            if format != .text, code.rawValue != 0, !(error is CleanExit) {
+                Output(format: format).fail(StintError(.usage, Stint.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines), hint: "see `stint --help`"))
+            }
+            Stint.exit(withError: error)
+        }
+    }
+}
+
+/// Ends the process with `status` after output has been written.
+struct CLIExit: Error {
+    var status: Int32
+}

@@ -1,0 +1,85 @@
+import Foundation
+import StintClient
+import StintCore
+
+/// What every command needs from the process environment.
+enum CLIEnvironment {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    static var paths: StintPaths { StintPaths(environment: environment) }
+
+    /// A client that starts the daemon when nothing answers, unless `STINT_NO_AUTOSTART=1`.
+    static var client: StintClient {
+        let autostart = environment["STINT_NO_AUTOSTART"] != "1"
+        return StintClient(paths: paths, autostartExecutable: autostart ? executablePath : nil)
+    }
+
+    /// This executable's path.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// Variables the daemon sets for each job; a job that enqueues a job must not pass its own on.
+    static let jobVariables: Set<String> = ["STINT_JOB_ID", "STINT_ATTEMPT", "STINT_QUEUE", "STINT_CHECKPOINT"]
+
+    /// The caller's environment as a job should see it.
+    static var capturedEnvironment: [String: String] {
+        environment.filter { !jobVariables.contains($0.key) }
+    }
+}
+
+/// Parses the values users type into flags, as usage errors.
+enum ValueParsing {
+    static func duration(_ text: String, flag: String) throws(StintError) -> Double {
+        guard let seconds = DurationParser.seconds(text) else {
+            throw StintError(.usage, "invalid duration for \(flag): '\(text)'", hint: "use e.g. 30, 1.5s, 250ms, 10m, 2h, 1h30m")
+        }
+        return seconds
+    }
+
+    static func size(_ text: String, flag: String) throws(StintError) -> Int64 {
+        guard let bytes = ByteSizeParser.bytes(text) else {
+            throw StintError(.usage, "invalid size for \(flag): '\(text)'", hint: "use e.g. 1048576, 512K, 1MiB, 64M, 2G")
+        }
+        return bytes
+    }
+
+    static func pairs(_ items: [String], flag: String) throws(StintError) -> [String: String] {
+        var result: [String: String] = [:]
+        for item in items {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw StintError(.usage, "\(flag) takes KEY=VALUE, not '\(item)'")
+            }
+            result[String(item[..<equals])] = String(item[item.index(after: equals)...])
+        }
+        return result
+    }
+
+    static func ids(_ texts: [String]) throws(StintError) -> [Int64] {
+        var result: [Int64] = []
+        for text in texts {
+            for part in text.split(separator: ",") {
+                guard let id = Int64(part), id > 0 else {
+                    throw StintError(.usage, "not a job id: '\(part)'", hint: "job ids are positive integers, as `stint ls` shows")
+                }
+                result.append(id)
+            }
+        }
+        guard !result.isEmpty else { throw StintError(.usage, "no job id given") }
+        return result
+    }
+
+    static func signal(_ text: String) throws(StintError) -> Int32 {
+        if let number = Int32(text), number > 0, number < 65 { return number }
+        let names: [String: Int32] = [
+            "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "KILL": SIGKILL, "USR1": SIGUSR1, "USR2": SIGUSR2,
+            "TERM": SIGTERM, "CONT": SIGCONT, "STOP": SIGSTOP, "TSTP": SIGTSTP, "ALRM": SIGALRM, "WINCH": SIGWINCH,
+        ]
+        var name = text.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        guard let number = names[name] else {
+            throw StintError(.usage, "unknown signal: '\(text)'", hint: "use a number or one of \(names.keys.sorted().joined(separator: ", "))")
+        }
+        return number
+    }
+}

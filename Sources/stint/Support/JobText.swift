@@ -1,0 +1,122 @@
+import Foundation
+import StintCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How jobs read in text mode.
+enum WaitSummary {
+    /// `job 42 failed: exit 3 after 1.2s`.
+    static func line(_ job: JobView) -> String {
+        var text = "job \(job.id) \(job.state.rawValue)"
+        if let outcome = JobText.outcome(job) { text += ": \(outcome)" }
+        if let duration = job.duration { text += " after \(JobText.duration(duration))" }
+        return text
+    }
+}
+
+enum JobText {
+    /// `exit 3`, `signal 9`, `timeout`, `lost`, … for an ended job.
+    static func outcome(_ job: JobView) -> String? {
+        switch job.reason {
+        case .exited?: return job.exitCode.map { "exit \($0)" }
+        case .signal?: return "signal \(job.signal ?? 0)"
+        case let reason?: return reason.rawValue.replacingOccurrences(of: "_", with: " ")
+        case nil: return job.state == .cancelled ? "cancelled" : nil
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+        if seconds < 60 { return String(format: "%.1fs", seconds) }
+        let total = Int(seconds.rounded())
+        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
+        if total < 86400 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
+        return "\(total / 86400)d\(total % 86400 / 3600)h"
+    }
+
+    static func age(_ date: Date) -> String {
+        let seconds = max(0, Date().timeIntervalSince(date))
+        if seconds < 60 { return "\(Int(seconds))s" }
+        if seconds < 3600 { return "\(Int(seconds / 60))m" }
+        if seconds < 86400 { return "\(Int(seconds / 3600))h" }
+        return "\(Int(seconds / 86400))d"
+    }
+}
+
+/// ANSI colours on a terminal, none when piped or with `NO_COLOR`.
+struct Palette {
+    let enabled: Bool
+
+    static var stdout: Palette {
+        let noColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        return Palette(enabled: isatty(STDOUT_FILENO) == 1 && !noColor)
+    }
+
+    func state(_ text: String, _ state: JobState) -> String {
+        let code: String =
+            switch state {
+            case .succeeded: "32"
+            case .failed: "31"
+            case .running: "36"
+            case .queued: "33"
+            case .cancelled: "35"
+            case .held: "2"
+            }
+        return paint(text, code)
+    }
+
+    func dim(_ text: String) -> String { paint(text, "2") }
+    func bold(_ text: String) -> String { paint(text, "1") }
+
+    private func paint(_ text: String, _ code: String) -> String {
+        enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+}
+
+/// A plain-text table with columns padded to their widest cell.
+struct Table {
+    var header: [String]
+    var rows: [[(text: String, styled: String)]] = []
+
+    func render(palette: Palette, width: Int) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.text.count) }
+        }
+        var lines = [palette.bold(zip(header, widths).map { pad($0, $1) }.joined(separator: "  ")).trimmingTrailing()]
+        for row in rows {
+            let cells = row.enumerated().map { index, cell in
+                cell.styled + String(repeating: " ", count: max(0, widths[index] - cell.text.count))
+            }
+            lines.append(cells.joined(separator: "  ").trimmingTrailing())
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.count))
+    }
+}
+
+extension String {
+    func trimmingTrailing() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
+
+    /// At most `width` characters, with `…` when cut.
+    func truncated(to width: Int) -> String {
+        count <= width ? self : String(prefix(max(1, width - 1))) + "…"
+    }
+}
+
+/// The terminal's width, or 120 when not a terminal.
+func terminalWidth() -> Int {
+    var size = winsize()
+    if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+    if let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) { return columns }
+    return 120
+}

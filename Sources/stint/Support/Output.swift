@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import StintCore
+
+/// `-o text|json|ndjson`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, ndjson
+
+    /// The format asked for on a command line, before (or without) a successful parse,
+    /// so even a usage error is printed in the format the caller reads.
+    static func sniff(_ arguments: [String]) -> OutputFormat {
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--" { break }
+            if argument == "-o" || argument == "--output", index + 1 < arguments.count {
+                return OutputFormat(rawValue: arguments[index + 1]) ?? .text
+            }
+            for prefix in ["-o=", "--output=", "-o"] where argument.hasPrefix(prefix) && argument.count > prefix.count {
+                if let format = OutputFormat(rawValue: String(argument.dropFirst(prefix.count))) { return format }
+            }
+        }
+        return .text
+    }
+}
+
+/// The options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: [.customShort("o"), .long], help: "Output format: text, json or ndjson.")
+    var output: OutputFormat = .text
+}
+
+/// Writes results to stdout and chatter to stderr, in the chosen format.
+struct Output {
+    let format: OutputFormat
+
+    /// Prints `data` in the envelope (json), as lines plus `_meta` (ndjson), or as `text()`.
+    func emit<T: Codable & Sendable>(_ data: T, ndjson rows: [any Encodable]? = nil, meta: [String: Int]? = nil, text: () -> String) {
+        switch format {
+        case .text:
+            let rendered = text()
+            if !rendered.isEmpty { Self.out(rendered.hasSuffix("\n") ? rendered : rendered + "\n") }
+        case .json:
+            Self.out(Self.encode(Envelope.ok(data)) + "\n")
+        case .ndjson:
+            var lines = ""
+            for row in rows ?? [data] { lines += Self.encode(AnyEncodable(row)) + "\n" }
+            lines += Self.encode(["_meta": meta ?? ["count": (rows ?? [data]).count]]) + "\n"
+            Self.out(lines)
+        }
+    }
+
+    /// Prints `error` (one line on stderr in text mode; the error envelope otherwise)
+    /// and exits with its status.
+    func fail(_ error: StintError) -> Never {
+        switch format {
+        case .text: Self.err("stint: \(error.description)\n")
+        case .json, .ndjson: Self.out(Self.encode(Envelope<Empty>.failure(error)) + "\n")
+        }
+        exit(error.code.exitStatus)
+    }
+
+    /// One line of chatter on stderr (text mode only).
+    func note(_ text: String) {
+        if format == .text { Self.err(text + "\n") }
+    }
+
+    static func encode<T: Encodable>(_ value: T) -> String {
+        String(decoding: (try? StintJSON.encoder().encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    static func err(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+/// Lets heterogeneous rows go through one encoder.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}
