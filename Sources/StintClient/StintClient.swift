@@ -108,9 +108,19 @@ public struct StintClient: Sendable {
         try call("GET", "/v1/daemon", Empty?.none, as: DaemonStatus.self, autostart: false)
     }
 
-    /// Asks the daemon to stop gracefully; running jobs keep running. Never starts one.
-    public func stopDaemon() throws {
+    /// Asks the daemon to stop gracefully and waits (up to `timeout` seconds) until it
+    /// has exited; running jobs keep running. Never starts one.
+    public func stopDaemon(timeout: Double = 15) throws {
         _ = try call("POST", "/v1/daemon/stop", Empty(), as: Empty.self, autostart: false)
+        // The daemon holds its lock until the process is gone: that, not the socket,
+        // says a new daemon may start.
+        let deadline = Date().addingTimeInterval(timeout)
+        while DaemonProbe.isLocked(paths.daemonLock) {
+            guard Date() < deadline else {
+                throw StintError(.unavailable, "the daemon did not exit within \(Int(timeout)) s", hint: "see \(paths.daemonLog)")
+            }
+            usleep(5_000)
+        }
     }
 
     /// Streams a job's log to `sink`: all of it, its first or last lines, or following

@@ -25,8 +25,11 @@ struct Stint: ParsableCommand {
 @main
 enum Main {
     static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        let format = OutputFormat.sniff(arguments)
+        // `stint -o json ls` as well as `stint ls -o json`: a format given before the
+        // subcommand becomes every command's default.
+        let (arguments, rootFormat) = OutputFormat.extractLeading(Array(CommandLine.arguments.dropFirst()))
+        if let rootFormat { OutputFormat.rootDefault = rootFormat }
+        let format = rootFormat ?? OutputFormat.sniff(arguments)
         do {
             var command = try Stint.parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -53,10 +53,6 @@ struct DaemonStop: ParsableCommand {
         let client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
         let status = try client.daemonStatus()
         try client.stopDaemon()
-        // Wait for it to let go of the socket, so a following start finds the place free.
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline, (try? client.daemonStatus()) != nil { usleep(10_000) }
-        while Date() < deadline, kill(status.pid, 0) == 0 { usleep(10_000) }
         Output(format: global.output).emit(status) { "stopped the daemon (pid \(status.pid)); running jobs continue" }
     }
 }

@@ -6,6 +6,32 @@ import StintCore
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, ndjson
 
+    /// The format given before the subcommand (`stint -o json ls`), set once in `main`.
+    nonisolated(unsafe) static var rootDefault: OutputFormat = .text
+
+    /// Removes a `-o FORMAT` given before the subcommand name and returns it.
+    static func extractLeading(_ arguments: [String]) -> ([String], OutputFormat?) {
+        var rest = arguments
+        var index = 0
+        while index < rest.count, rest[index].hasPrefix("-"), rest[index] != "--" {
+            let argument = rest[index]
+            if argument == "-o" || argument == "--output", index + 1 < rest.count,
+                let format = OutputFormat(rawValue: rest[index + 1])
+            {
+                rest.removeSubrange(index...(index + 1))
+                return (rest, format)
+            }
+            for prefix in ["--output=", "-o="] where argument.hasPrefix(prefix) {
+                if let format = OutputFormat(rawValue: String(argument.dropFirst(prefix.count))) {
+                    rest.remove(at: index)
+                    return (rest, format)
+                }
+            }
+            index += 1
+        }
+        return (rest, nil)
+    }
+
     /// The format asked for on a command line, before (or without) a successful parse,
     /// so even a usage error is printed in the format the caller reads.
     static func sniff(_ arguments: [String]) -> OutputFormat {
@@ -25,7 +51,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// The options every command takes.
 struct GlobalOptions: ParsableArguments {
     @Option(name: [.customShort("o"), .long], help: "Output format: text, json or ndjson.")
-    var output: OutputFormat = .text
+    var output: OutputFormat = OutputFormat.rootDefault
 }
 
 /// Writes results to stdout and chatter to stderr, in the chosen format.
