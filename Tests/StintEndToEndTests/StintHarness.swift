@@ -1,0 +1,197 @@
+import Foundation
+import StintCore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real daemon in a temporary `STINT_HOME`, driven through the real `stint` binary.
+final class StintHarness: @unchecked Sendable {
+    /// The result of one `stint` invocation.
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+
+        /// The `data` of a JSON envelope on stdout.
+        func data<T: Codable & Sendable>(_ type: T.Type) throws -> T {
+            let envelope = try StintJSON.decoder().decode(Envelope<T>.self, from: Data(stdout.utf8))
+            return try #require(envelope.data, "no data in \(stdout)")
+        }
+
+        /// The error of a JSON envelope on stdout.
+        func error() throws -> StintError {
+            let envelope = try StintJSON.decoder().decode(Envelope<Empty>.self, from: Data(stdout.utf8))
+            return try #require(envelope.error, "no error in \(stdout)")
+        }
+    }
+
+    let home: String
+    let binary: String
+    private(set) var daemon: Process?
+
+    init(parallel: Int = 2, start: Bool = true) throws {
+        var template = Array("/tmp/stint-e2e-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw StintError(.internal, "mkdtemp failed") }
+        home = String(cString: made)
+        binary = try Self.locateBinary()
+        if start { try startDaemon(parallel: parallel) }
+    }
+
+    deinit {
+        shutDown()
+    }
+
+    static func locateBinary() throws -> String {
+        if let explicit = ProcessInfo.processInfo.environment["STINT_BIN"] { return explicit }
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        var directory = (executable as NSString).deletingLastPathComponent
+        // The test runner lives in BUILD/debug or BUILD/debug/X.xctest/…
+        for _ in 0..<4 {
+            let candidate = directory + "/stint"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        throw StintError(.internal, "cannot find the stint binary near \(executable); build it first (swift build) or set STINT_BIN")
+    }
+
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["STINT_HOME"] = home
+        environment["STINT_NO_AUTOSTART"] = "1"
+        environment["NO_COLOR"] = "1"
+        environment.removeValue(forKey: "STINT_SOCKET")
+        environment.removeValue(forKey: "STINT_SESSION")
+        return environment
+    }
+
+    /// Starts `stint daemon` and waits until it answers.
+    func startDaemon(parallel: Int) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["daemon", "--parallel", String(parallel)]
+        process.environment = environment
+        let logPath = home + "/daemon.log"
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        daemon = process
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if try run("daemon", "status").status == 0 { return }
+            guard process.isRunning else { break }
+            usleep(20_000)
+        }
+        throw StintError(.internal, "daemon did not start: \(daemonLog)")
+    }
+
+    var daemonLog: String { (try? String(contentsOfFile: home + "/daemon.log", encoding: .utf8)) ?? "" }
+
+    /// SIGKILLs the daemon: no chance to clean up anything.
+    func killDaemon() {
+        guard let daemon else { return }
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        self.daemon = nil
+    }
+
+    /// Runs `stint ARGS…` and collects its output.
+    @discardableResult
+    func run(_ arguments: String..., stdin: String? = nil, cwd: String? = nil, env: [String: String] = [:]) throws -> Result {
+        try run(arguments, stdin: stdin, cwd: cwd, env: env)
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], stdin: String? = nil, cwd: String? = nil, env: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = environment.merging(env) { $1 }
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe()
+        let input = Pipe()
+        // stderr goes to a file so that only one pipe needs draining while the child runs.
+        let errPath = home + "/.stderr-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        defer { try? FileManager.default.removeItem(atPath: errPath) }
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        try err.close()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let errData = FileManager.default.contents(atPath: errPath) ?? Data()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Adds a job and returns its id.
+    func add(_ arguments: String...) throws -> Int64 {
+        let result = try run(["add", "-p"] + arguments)
+        guard result.status == 0, let id = Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw StintError(.internal, "add failed (\(result.status)): \(result.stdout) \(result.stderr)")
+        }
+        return id
+    }
+
+    /// The job as `stint show -o json` reports it.
+    func show(_ id: Int64) throws -> JobView {
+        try run("show", String(id), "-o", "json").data(JobView.self)
+    }
+
+    /// Polls `condition` every 20 ms for up to `seconds`.
+    func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(20_000)
+        }
+        return try condition()
+    }
+
+    /// Pids of live processes whose environment carries this harness's `STINT_HOME`,
+    /// optionally only those of one job.
+    func processes(job: Int64? = nil) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> Int32? in
+            guard let pid = Int32(name), pid != getpid(),
+                let environ = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+            else { return nil }
+            if let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")"),
+                stat[stat.index(close, offsetBy: 2)] == "Z"
+            {
+                return nil  // a zombie is dead, just not yet reaped
+            }
+            let variables = Set(environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+            guard variables.contains("STINT_HOME=\(home)") else { return nil }
+            if let job { return variables.contains("STINT_JOB_ID=\(job)") ? pid : nil }
+            return pid
+        }
+    }
+
+    /// Stops the daemon, kills anything left of this harness's jobs, removes the folder.
+    func shutDown() {
+        if let daemon, daemon.isRunning {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+        }
+        daemon = nil
+        for pid in processes() { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: home)
+    }
+}
