@@ -57,11 +57,13 @@ struct DaemonAutostart {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, log, 1)
         posix_spawn_file_actions_adddup2(&actions, log, 2)
+        // The daemon outlives this process: it must not keep our caller's pipes open.
+        SpawnActions.closeDescriptors(from: 3, in: &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // POSIX_SPAWN_SETSID (glibc): the daemon must not die with the caller's terminal.
-        posix_spawnattr_setflags(&attributes, 0x80)
+        // A new session: the daemon must not die with the caller's terminal.
+        posix_spawnattr_setflags(&attributes, Int16(SpawnActions.setSessionFlag))
         let arguments = [executable, "daemon"]
         var argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

@@ -113,7 +113,10 @@ public actor Engine {
             }
         }
         let ids = try await store.insert(specs, now: Date())
-        await dispatch()
+        // The caller gets its ids as soon as they are durable; claiming and spawning
+        // happen right after, on the engine, without holding up the answer. Nobody
+        // awaits this task: `dispatch` records its own failures.
+        Task { await self.dispatch() }
         return ids
     }
 
@@ -209,7 +212,7 @@ public actor Engine {
     }
 
     private func jobEnded(_ job: StoredJob) async {
-        await waiters.jobEnded(job.id) { [self] ids in await self.viewsOrNil(ids) }
+        await waiters.jobEnded(job.id)
     }
 
     // MARK: - Queries
@@ -261,16 +264,13 @@ public actor Engine {
     /// Returns when all of `ids` have ended (or one, with `any`), or when `timeout` runs out.
     public func wait(_ request: WaitRequest) async throws -> WaitResponse {
         guard !request.ids.isEmpty else { throw StintError(.usage, "no job ids to wait for") }
-        var pending: Set<Int64> = []
-        var anyEnded = false
-        for id in request.ids {
-            guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
-            if job.state.isTerminal { anyEnded = true } else { pending.insert(id) }
+        for id in request.ids where try await store.job(id) == nil { throw StintError.jobNotFound(id) }
+        // Register before looking at the states, so an end in between is not missed.
+        let token = await waiters.register(Set(request.ids), any: request.any)
+        for id in request.ids where try await store.job(id)?.state.isTerminal ?? true {
+            await waiters.jobEnded(id)
         }
-        if pending.isEmpty || (request.any && anyEnded) || request.timeout == 0 {
-            return WaitResponse(done: pending.isEmpty || (request.any && anyEnded), jobs: try await views(request.ids))
-        }
-        let done = await waiters.wait(for: pending, any: request.any, timeout: request.timeout)
+        let done = await waiters.wait(token, timeout: request.timeout)
         return WaitResponse(done: done, jobs: try await views(request.ids))
     }
 
@@ -287,13 +287,23 @@ public actor Engine {
         var results: [IDResult] = []
         for id in ids {
             results.append(await result(id) {
-                if let entry = running[id] {
-                    try entry.handle.stop(shimPid: entry.shimPid, grace: grace ?? configuration.killGrace)
-                    return try await show(id)
+                // A job the store shows running may be between its claim and its shim's
+                // start, or between its shim's exit and its recorded outcome: give those
+                // steps (which run on this actor while we sleep) a moment to finish.
+                for _ in 0..<500 {
+                    if let entry = running[id] {
+                        try entry.handle.stop(shimPid: entry.shimPid, grace: grace ?? configuration.killGrace)
+                        return try await show(id)
+                    }
+                    guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
+                    if job.state != .running {
+                        let cancelled = try await store.apply(.cancel, to: id, now: Date())
+                        await jobEnded(cancelled)
+                        return view(cancelled, withAttempts: false)
+                    }
+                    try await Task.sleep(for: .milliseconds(10))
                 }
-                let job = try await store.apply(.cancel, to: id, now: Date())
-                await jobEnded(job)
-                return view(job, withAttempts: false)
+                throw StintError(.conflict, "job \(id) is starting or ending; try again")
             })
         }
         return results
@@ -375,10 +385,6 @@ public actor Engine {
         return result
     }
 
-    private func viewsOrNil(_ ids: [Int64]) async -> [JobView] {
-        (try? await views(ids)) ?? []
-    }
-
     private func view(_ job: StoredJob, withAttempts: Bool) -> JobView {
         let last = job.attempts.last
         let now = Date()
@@ -392,7 +398,7 @@ public actor Engine {
                     exitCode: attempt.outcome?.exitCode, signal: attempt.outcome?.signal,
                     reason: attempt.outcome?.reason, message: attempt.outcome?.message, host: attempt.host,
                     shimPid: attempt.shimPid ?? (running[job.id]?.attempt == attempt.number ? running[job.id]?.shimPid : nil),
-                    peakRssBytes: attempt.outcome?.peakRSSBytes, outputBytes: attempt.outcome?.outputBytes,
+                    peakRssBytes: attempt.outcome?.peakRssBytes, outputBytes: attempt.outcome?.outputBytes,
                     droppedBytes: attempt.outcome?.droppedBytes,
                     log: paths.log(job: job.id, attempt: attempt.number))
             } : nil

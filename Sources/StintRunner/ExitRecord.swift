@@ -40,7 +40,7 @@ public struct ExitRecord: Sendable, Hashable, Decodable {
         AttemptOutcome(
             reason: AttemptReason(rawValue: reason) ?? .lost, exitCode: exitCode, signal: signal,
             startedAt: Date(timeIntervalSince1970: startedAt),
-            endedAt: Date(timeIntervalSince1970: endedAt), peakRSSBytes: peakRssBytes,
+            endedAt: Date(timeIntervalSince1970: endedAt), peakRssBytes: peakRssBytes,
             outputBytes: outputBytes, droppedBytes: droppedBytes, message: message)
     }
 }

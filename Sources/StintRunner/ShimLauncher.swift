@@ -70,14 +70,14 @@ public struct ShimLauncher: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setflags(
-            &attributes, Int16(posixSpawnSetSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+            &attributes, Int16(SpawnActions.setSessionFlag | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        _ = addCloseFrom?(&actions, 3)
+        SpawnActions.closeDescriptors(from: 3, in: &actions)
 
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in
@@ -99,16 +99,3 @@ func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?
     defer { pointers.forEach { free($0) } }
     return body(pointers)
 }
-
-/// glibc's `POSIX_SPAWN_SETSID` (2.26+); Swift's Glibc module hides it behind `_GNU_SOURCE`.
-private let posixSpawnSetSID: Int32 = 0x80
-
-/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), looked up at run time
-/// because Swift's Glibc module hides it behind `_GNU_SOURCE`. It keeps the daemon's
-/// sockets and database handles out of every shim.
-private let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
-    else { return nil }
-    return unsafeBitCast(
-        symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
-}()

@@ -11,12 +11,11 @@ enum MonotonicClock {
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 
-    /// A poll(2) timeout that wakes no earlier than `instant` (rounded up to whole
-    /// milliseconds, so the caller never wakes a hair early and spins).
+    /// A poll(2) timeout that wakes no earlier than `instant`: rounded up to whole
+    /// milliseconds, so the caller never wakes a hair early and spins.
     static func pollTimeout(until instant: Int64, now: Int64) -> Int32 {
         let remaining = instant - now
         if remaining <= 0 { return 0 }
-        let milliseconds = (remaining + nanosPerMillisecond - 1) / nanosPerMillisecond
-        return Int32(clamping: milliseconds)
+        return Int32(clamping: (remaining + nanosPerMillisecond - 1) / nanosPerMillisecond)
     }
 }

@@ -25,7 +25,7 @@ final class Supervisor {
     }
 
     private static let killSweepIntervalNanos: Int64 = 100 * MonotonicClock.nanosPerMillisecond
-    /// One read of output; also the most the shim ever holds in memory.
+    /// One read of output, which is also the most output the shim ever holds in memory.
     private static let readChunkBytes = 64 * 1024
     /// Reads allowed when draining a pipe whose writers escaped the tree (see `run`).
     private static let finalDrainReads = 256
@@ -41,6 +41,8 @@ final class Supervisor {
     /// Read end of the command's stdout/stderr pipe; -1 once it reached end of file.
     private var outputReadEnd: Int32
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readChunkBytes, alignment: 16)
+    /// [signal pipe, output pipe]
+    private let pollSet = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
 
     private var childStatus: WaitStatus?
     /// waitpid reported ECHILD: no process is left anywhere below the shim.
@@ -65,15 +67,16 @@ final class Supervisor {
 
     deinit {
         buffer.deallocate()
+        pollSet.deallocate()
     }
 
     /// Runs until every process below the shim has exited and the output pipe is drained.
     func run() -> Outcome {
         while true {
             if treeGone {
-                // Normally the pipe hits end of file with the last writer. If it is still open,
-                // a process outside the tree holds it (one that was handed the descriptor, or
-                // ended up under another subreaper); take what is already there and finish
+                // Normally the pipe reaches end of file with its last writer. If it is still
+                // open, a process outside the tree holds it (one that was handed the descriptor,
+                // or ended up under another subreaper); take what is already there and finish
                 // rather than wait on a process the shim cannot see.
                 drainOutput(maximumReads: Self.finalDrainReads)
                 break
@@ -81,17 +84,15 @@ final class Supervisor {
             let now = MonotonicClock.now()
             fireDueTimers(now: now)
 
-            var descriptors = [pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0)]
-            if outputReadEnd >= 0 {
-                descriptors.append(pollfd(fd: outputReadEnd, events: Int16(POLLIN), revents: 0))
-            }
-            let ready = poll(&descriptors, nfds_t(descriptors.count), pollTimeout(now: now))
-            if ready < 0 {
+            pollSet[0] = pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0)
+            pollSet[1] = pollfd(fd: outputReadEnd, events: Int16(POLLIN), revents: 0)
+            let watched: nfds_t = outputReadEnd >= 0 ? 2 : 1
+            if poll(pollSet, watched, pollTimeout(now: now)) < 0 {
                 if errno != EINTR { usleep(10_000) }  // cannot really happen; never spin if it does
                 continue
             }
-            if descriptors[0].revents != 0 { handleSignals() }
-            if descriptors.count > 1, descriptors[1].revents != 0 { drainOutput(maximumReads: 1) }
+            if pollSet[0].revents != 0 { handleSignals() }
+            if watched == 2, pollSet[1].revents != 0 { drainOutput(maximumReads: 1) }
         }
         if outputReadEnd >= 0 {
             close(outputReadEnd)
@@ -104,14 +105,8 @@ final class Supervisor {
 
     private func handleSignals() {
         let received = signals.drain()
-        for signal in received {
-            switch signal {
-            case SIGTERM, SIGINT, SIGHUP: requestStop()
-            case SIGUSR1: forwardSignal()
-            default: break
-            }
-        }
-        // Several SIGCHLDs may collapse into one; one reaping pass collects them all.
+        if received.contains(SIGTERM) || received.contains(SIGINT) || received.contains(SIGHUP) { requestStop() }
+        if received.contains(SIGUSR1) { forwardSignal() }
         if received.contains(SIGCHLD) { reapChildren() }
     }
 
@@ -124,7 +119,7 @@ final class Supervisor {
     /// Sends the signal named in `signal` to every process of the job (never to the shim).
     private func forwardSignal() {
         guard !treeGone, let signal = runDirectory.signalToForward() else { return }
-        tree.signalAll([signal], groupLeaderUnreaped: childStatus == nil)
+        tree.signalAll(signal, groupLeaderUnreaped: childStatus == nil)
     }
 
     /// Collects every exited child. The command's own status is kept; the others are orphans
@@ -133,7 +128,7 @@ final class Supervisor {
         while true {
             var status: Int32 = 0
             // __WALL: also wait for children created by clone() with an unusual exit signal,
-            // so ECHILD really means "no children of any kind".
+            // so that ECHILD really means "no children of any kind".
             let pid = waitpid(-1, &status, WNOHANG | __WALL)
             if pid > 0 {
                 if pid == childPID { childStatus = WaitStatus(raw: status) }
@@ -157,7 +152,7 @@ final class Supervisor {
                 continue
             }
             if count < 0 && (errno == EINTR || errno == EAGAIN) { return }
-            // End of file (every writer is gone) or an error a pipe should never give.
+            // End of file (every writer is gone), or an error a pipe should never give.
             close(outputReadEnd)
             outputReadEnd = -1
         }
@@ -166,13 +161,13 @@ final class Supervisor {
     // MARK: - Termination
 
     /// Starts terminating the tree: SIGTERM now, SIGKILL after `grace`. A later request never
-    /// restarts (extends) the grace period, but may shorten it, so an impatient second stop
-    /// with a smaller grace in `stop` takes effect.
+    /// restarts (extends) the grace period, but may shorten it, so that a second, impatient
+    /// stop with a smaller grace in `stop` takes effect.
     private func beginTermination(grace: Int64, now: Int64) {
         switch termination {
         case .notRequested:
-            // SIGCONT after SIGTERM so a stopped process wakes up to act on the SIGTERM.
-            if !treeGone { tree.signalAll([SIGTERM, SIGCONT], groupLeaderUnreaped: childStatus == nil) }
+            // SIGCONT after SIGTERM, so that a stopped process wakes up to act on the SIGTERM.
+            if !treeGone { tree.signalAll(SIGTERM, then: SIGCONT, groupLeaderUnreaped: childStatus == nil) }
             termination = .graceful(killAt: now + grace)
         case .graceful(let killAt):
             termination = .graceful(killAt: min(killAt, now + grace))
@@ -190,8 +185,8 @@ final class Supervisor {
         case .graceful(let due), .killing(let due):
             guard now >= due else { return }
             // Sweep again and again until waitpid says nothing is left: a process may have
-            // been forked between the scan and the kill.
-            tree.signalAll([SIGKILL], groupLeaderUnreaped: childStatus == nil)
+            // forked between the scan and the kill.
+            tree.signalAll(SIGKILL, groupLeaderUnreaped: childStatus == nil)
             termination = .killing(nextSweep: now + Self.killSweepIntervalNanos)
         case .notRequested:
             break

@@ -7,6 +7,7 @@ struct SystemError: Error {
     /// Captures the calling thread's current errno.
     static func current() -> SystemError { SystemError(code: errno) }
 
-    /// The C library's text for the error, e.g. "No such file or directory".
-    var text: String { String(cString: strerror(code)) }
+    /// The C library's text for the error, e.g. "No such file or directory". (The shim never
+    /// calls setlocale, so this is always the untranslated English text.)
+    var text: UnsafePointer<CChar> { UnsafePointer(strerror(code)) }
 }

@@ -31,7 +31,8 @@ public protocol JobStore: Sendable {
     func finish(jobID: Int64, attempt: Int, outcome: AttemptOutcome, shimPid: Int32?) async throws -> StoredJob
 
     /// Applies `event` to a job that is not running: `release`, `cancel` (held or queued)
-    /// or `retry` (ended). Throws `E_NOT_FOUND` or `E_CONFLICT`.
+    /// or `retry` (ended). Any other event, or a running job, throws `E_CONFLICT`; an
+    /// unknown id throws `E_NOT_FOUND`.
     func apply(_ event: JobEvent, to id: Int64, now: Date) async throws -> StoredJob
 
     /// Every attempt still marked running, for reconciliation after a restart.

@@ -42,11 +42,18 @@ enum Main {
         } catch let exit as CLIExit {
             Foundation.exit(exit.status)
         } catch {
-            let code = Stint.exitCode(for: error)
-            if format != .text, code.rawValue != 0, !(error is CleanExit) {
-                Output(format: format).fail(StintError(.usage, Stint.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines), hint: "see `stint --help`"))
+            // --help and --version, and ArgumentParser's own exits, stay as they are;
+            // parse errors become one line (or the JSON envelope) with exit 64.
+            guard Stint.exitCode(for: error).rawValue != 0, !(error is CleanExit), !(error is ExitCode) else {
+                Stint.exit(withError: error)
             }
-            Stint.exit(withError: error)
+            let message = Stint.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+            let command = arguments.first { !$0.hasPrefix("-") }.flatMap { name in
+                Stint.configuration.subcommands.first { $0._commandName == name || $0.configuration.aliases.contains(name) }
+                    .map { _ in name }
+            }
+            let help = command.map { "stint \($0) --help" } ?? "stint --help"
+            Output(format: format).fail(StintError(.usage, message, hint: "see `\(help)`"))
         }
     }
 }

@@ -14,12 +14,12 @@ struct DurabilityTests {
         var ids: [Int64] = []
         for index in 1...20 {
             // Half finish while the daemon is down, half are still running when it returns.
-            let sleep = index % 2 == 0 ? "0.5" : "2.5"
+            let sleep = index % 2 == 0 ? "1.5" : "5"
             ids.append(try stint.add("echo start \(index); sleep \(sleep); echo end \(index); exit \(index % 7)"))
         }
-        #expect(try stint.eventually { try stint.run("ls", "--state", "running", "-o", "json").data([JobView].self).count == 20 })
+        try #require(try stint.eventually { try stint.run("ls", "--state", "running", "-o", "json").data([JobView].self).count == 20 })
         stint.killDaemon()
-        usleep(1_200_000)
+        usleep(2_500_000)
         try stint.startDaemon(parallel: 20)
         for (offset, id) in ids.enumerated() {
             let index = offset + 1

@@ -19,7 +19,8 @@ struct OutputAndInputTests {
         #expect(try stint.run("logs", "--tail", "1", String(id)).stdout == "LASTLINE\n")
         #expect(try stint.run("logs", "--head", "1", String(id)).stdout.hasPrefix("aaaa"))
         let attempt = try #require(job.attemptList?.first)
-        #expect(attempt.outputBytes == 50_000_000 + 1 + 9)
+        let written: Int64 = 50_000_000 + 1 + 9  // the a's, the newline, "LASTLINE\n"
+        #expect(attempt.outputBytes == written)
         #expect((attempt.droppedBytes ?? 0) > 48_000_000)
         #expect(try stint.run("logs", String(id)).stdout.contains("bytes of output dropped by the output cap"))
     }
@@ -54,7 +55,7 @@ struct OutputAndInputTests {
             (["ls", "--state", "bogus"], 64, .usage),
         ]
         for (arguments, status, code) in cases {
-            let json = try stint.run(arguments + ["-o", "json"])
+            let json = try stint.run(["-o", "json"] + arguments)
             #expect(json.status == status, "\(arguments)")
             #expect(try json.error().code == code, "\(arguments): \(json.stdout)")
             let text = try stint.run(arguments)

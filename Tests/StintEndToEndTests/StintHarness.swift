@@ -115,25 +115,25 @@ final class StintHarness: @unchecked Sendable {
         process.arguments = arguments
         process.environment = environment.merging(env) { $1 }
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe()
-        let input = Pipe()
-        // stderr goes to a file so that only one pipe needs draining while the child runs.
-        let errPath = home + "/.stderr-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer { try? FileManager.default.removeItem(atPath: errPath) }
+        // Files, not pipes: tests run in parallel, and a pipe's write end inherited by a
+        // process another test spawns at the same moment would keep a read from ending.
+        let scratch = home + "/.run-\(UUID().uuidString)"
+        for name in ["out", "err", "in"] { _ = FileManager.default.createFile(atPath: "\(scratch).\(name)", contents: nil) }
+        defer { for name in ["out", "err", "in"] { try? FileManager.default.removeItem(atPath: "\(scratch).\(name)") } }
+        try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: scratch + ".in"))
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".out"))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".err"))
+        let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: scratch + ".in"))
         process.standardOutput = out
         process.standardError = err
         process.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try process.run()
+        try out.close()
         try err.close()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        try input.close()
         process.waitUntilExit()
-        let errData = FileManager.default.contents(atPath: errPath) ?? Data()
+        let outData = FileManager.default.contents(atPath: scratch + ".out") ?? Data()
+        let errData = FileManager.default.contents(atPath: scratch + ".err") ?? Data()
         return Result(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))

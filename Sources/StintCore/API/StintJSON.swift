@@ -36,11 +36,14 @@ public enum StintJSON {
 public enum RFC3339 {
     /// `date` as RFC 3339 UTC with milliseconds.
     public static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(millis / 1000)
+        // Truncated to the millisecond, with a microsecond of slack because a Date rarely
+        // holds a millisecond exactly; floor division keeps times before 1970 right.
+        let millis = Int64((date.timeIntervalSince1970 * 1000 + 0.001).rounded(.down))
+        let (quotient, remainder) = millis.quotientAndRemainder(dividingBy: 1000)
+        var seconds = time_t(remainder < 0 ? quotient - 1 : quotient)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let ms = Int(millis % 1000)
+        let ms = Int(remainder < 0 ? remainder + 1000 : remainder)
         return String(
             format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900,
             Int(parts.tm_mon) + 1, Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min),
@@ -59,8 +62,11 @@ public enum RFC3339 {
             }
             return value
         }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
+        let separators: [(Int, UInt8)] = [(4, 45), (7, 45), (10, 84), (13, 58), (16, 58)]  // - - T : :
+        guard scanner.count >= 20, separators.allSatisfy({ scanner[$0.0] == $0.1 || ($0.0 == 10 && scanner[$0.0] == 116) }),
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var fraction = 0.0
         var index = 19
@@ -73,7 +79,7 @@ public enum RFC3339 {
                 index += 1
             }
         }
-        guard index < scanner.count, scanner[index] == UInt8(ascii: "Z") else { return nil }
+        guard index == scanner.count - 1, scanner[index] == UInt8(ascii: "Z") else { return nil }
         var parts = tm()
         parts.tm_year = Int32(year - 1900)
         parts.tm_mon = Int32(month - 1)

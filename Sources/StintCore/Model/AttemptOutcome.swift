@@ -14,7 +14,7 @@ public struct AttemptOutcome: Sendable, Hashable, Codable {
     /// When the whole process tree had exited.
     public var endedAt: Date
     /// Peak resident memory of the largest process of the tree, in bytes, where known.
-    public var peakRSSBytes: Int64?
+    public var peakRssBytes: Int64?
     /// Bytes the command wrote to stdout and stderr together.
     public var outputBytes: Int64?
     /// Bytes the output cap dropped from the middle of the log.
@@ -25,7 +25,7 @@ public struct AttemptOutcome: Sendable, Hashable, Codable {
     /// Creates an outcome.
     public init(
         reason: AttemptReason, exitCode: Int? = nil, signal: Int? = nil, startedAt: Date? = nil,
-        endedAt: Date, peakRSSBytes: Int64? = nil, outputBytes: Int64? = nil,
+        endedAt: Date, peakRssBytes: Int64? = nil, outputBytes: Int64? = nil,
         droppedBytes: Int64? = nil, message: String? = nil
     ) {
         self.reason = reason
@@ -33,7 +33,7 @@ public struct AttemptOutcome: Sendable, Hashable, Codable {
         self.signal = signal
         self.startedAt = startedAt
         self.endedAt = endedAt
-        self.peakRSSBytes = peakRSSBytes
+        self.peakRssBytes = peakRssBytes
         self.outputBytes = outputBytes
         self.droppedBytes = droppedBytes
         self.message = message

@@ -22,7 +22,8 @@ public enum WaitCode {
         case .cancelled: return cancelled
         case .signal: return 128 + Int32(signal ?? 0)
         case .launch_error: return launchError
-        case .lost, .none: return state == .succeeded ? 0 : lost
+        case .lost: return lost
+        case .none: return state == .succeeded ? 0 : lost
         case .exited: return Int32(truncatingIfNeeded: exitCode ?? 1)
         }
     }

@@ -14,11 +14,12 @@ public enum ByteSizeParser {
     /// The number of bytes `text` denotes, or `nil` when it is not a valid size.
     public static func bytes(_ text: String) -> Int64? {
         let lowered = String(text.lowercased().filter { $0 != " " })
-        let number = lowered.prefix { $0.isNumber || $0 == "." }
+        let number = lowered.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         guard !number.isEmpty, let value = Double(number), value >= 0 else { return nil }
         let suffix = String(lowered.dropFirst(number.count))
         guard let unit = units.first(where: { $0.suffixes.contains(suffix) }) else { return nil }
-        let result = value * Double(unit.factor)
+        if unit.factor == 1, value == value.rounded(), let exact = Int64(number) { return exact }
+        let result = (value * Double(unit.factor)).rounded(.up)  // "0.5" must not become 0, "no cap"
         guard result < Double(Int64.max) else { return nil }
         return Int64(result)
     }
@@ -28,7 +29,7 @@ public enum ByteSizeParser {
         let names = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes)
         var index = 0
-        while value >= 1024, index < names.count - 1 {
+        while (value * 10).rounded() / 10 >= 1024, index < names.count - 1 {
             value /= 1024
             index += 1
         }

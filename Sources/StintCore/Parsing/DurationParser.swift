@@ -11,12 +11,15 @@ public enum DurationParser {
     public static func seconds(_ text: String) -> Double? {
         let trimmed = String(text.lowercased().filter { !$0.isWhitespace })
         guard !trimmed.isEmpty else { return nil }
-        if let plain = Double(trimmed) { return plain.isFinite && plain >= 0 ? plain : nil }
+        if trimmed.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) {
+            guard let plain = Double(trimmed), plain.isFinite else { return nil }
+            return plain
+        }
         var total = 0.0
         var rest = Substring(trimmed)
         var lastUnitSize = Double.infinity
         while !rest.isEmpty {
-            let digits = rest.prefix { $0.isNumber || $0 == "." }
+            let digits = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
             guard !digits.isEmpty, let value = Double(digits) else { return nil }
             rest = rest.dropFirst(digits.count)
             guard let unit = units.first(where: { rest.hasPrefix($0.suffix) }),

@@ -168,7 +168,7 @@ public final class SQLiteJobStore: JobStore {
                         """,
                     arguments: [
                         outcome.endedAt.timeIntervalSince1970, outcome.exitCode, outcome.signal,
-                        outcome.reason.rawValue, outcome.message, outcome.peakRSSBytes,
+                        outcome.reason.rawValue, outcome.message, outcome.peakRssBytes,
                         outcome.outputBytes, outcome.droppedBytes,
                         outcome.startedAt?.timeIntervalSince1970, shimPid, jobID, attempt,
                     ])
@@ -185,6 +185,11 @@ public final class SQLiteJobStore: JobStore {
             guard let stateText = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id])
             else { throw StintError.jobNotFound(id) }
             let state = JobState(rawValue: stateText) ?? .failed
+            // Starting and ending attempts go through claim and finish, which keep the
+            // attempt rows in step; here only a job without a running attempt may change.
+            guard [.release, .cancel, .retry].contains(event), state != .running else {
+                throw StintError(.conflict, "job \(id) is \(state.rawValue); cannot \(event.rawValue) it here")
+            }
             let next = try Self.check(state, event, id: id)
             let endedAt: Double? = next.isTerminal ? now.timeIntervalSince1970 : nil
             try db.execute(
@@ -309,7 +314,8 @@ public final class SQLiteJobStore: JobStore {
             AttemptOutcome(
                 reason: reason.flatMap(AttemptReason.init(rawValue:)) ?? .lost,
                 exitCode: row[prefix + "exit_code"], signal: row[prefix + "signal"],
-                endedAt: Date(timeIntervalSince1970: ended), peakRSSBytes: row[prefix + "peak_rss"],
+                startedAt: Date(timeIntervalSince1970: row[prefix + "started_at"]),
+                endedAt: Date(timeIntervalSince1970: ended), peakRssBytes: row[prefix + "peak_rss"],
                 outputBytes: row[prefix + "output_bytes"], droppedBytes: row[prefix + "dropped_bytes"],
                 message: row[prefix + "message"])
         }

@@ -68,7 +68,11 @@ enum BatchFile {
                 case nil: break
                 }
                 switch object.outputCap {
-                case .number(let bytes): spec.outputCap = Int64(bytes)
+                case .number(let bytes):
+                    guard let exact = Int64(exactly: bytes.rounded(.up)) else {
+                        throw StintError(.usage, "output_cap out of range: \(bytes)")
+                    }
+                    spec.outputCap = exact
                 case .text(let text): spec.outputCap = try ValueParsing.size(text, flag: "output_cap")
                 case nil: break
                 }
