@@ -13,19 +13,16 @@ public enum SpawnActions {
     public static let setSessionFlag: Int32 = 0x80
 
     /// Adds "close every descriptor from `lowest` up" to `actions`
-    /// (`posix_spawn_file_actions_addclosefrom_np`, glibc 2.34+). Returns `false` when
-    /// this glibc lacks it.
+    /// (`posix_spawn_file_actions_addclosefrom_np`, glibc 2.34+).
     @discardableResult
     public static func closeDescriptors(from lowest: Int32, in actions: inout posix_spawn_file_actions_t) -> Bool {
-        guard let addCloseFrom else { return false }
-        return addCloseFrom(&actions, lowest) == 0
+        stint_posix_spawn_file_actions_addclosefrom_np(&actions, lowest) == 0
     }
-
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-
-    private static let addCloseFrom: AddCloseFrom? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
-        else { return nil }
-        return unsafeBitCast(symbol, to: AddCloseFrom.self)
-    }()
 }
+
+/// Declared by name because Swift's Glibc module hides it; a `dlsym` lookup would find
+/// nothing in the statically linked CLI.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func stint_posix_spawn_file_actions_addclosefrom_np(
+    _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32
+) -> Int32

@@ -1,12 +1,9 @@
 import ArgumentParser
 import Foundation
-import Logging
 import StintClient
 import StintCore
-import StintRunner
-import StintServer
 
-struct DaemonCommand: AsyncParsableCommand {
+struct DaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
         abstract: "Run the daemon in the foreground, stop it, or show its health.",
@@ -14,7 +11,7 @@ struct DaemonCommand: AsyncParsableCommand {
         defaultSubcommand: DaemonRun.self)
 }
 
-struct DaemonRun: AsyncParsableCommand {
+struct DaemonRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the daemon in the foreground (what `stint daemon` does).",
@@ -26,20 +23,20 @@ struct DaemonRun: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    func run() async throws {
+    func run() throws {
         guard parallel >= 1 else { throw StintError(.usage, "--parallel must be at least 1") }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw StintError(.usage, "unknown log level: \(logLevel)") }
-        let environment = ProcessInfo.processInfo.environment
-        guard let shim = ShimLauncher.locateShim(environment: environment) else {
-            throw StintError(.unavailable, "cannot find stint-shim beside \(CLIEnvironment.executablePath) or on PATH", hint: "build it with `swift build --product stint-shim`")
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard levels.contains(logLevel) else { throw StintError(.usage, "unknown log level: \(logLevel)", hint: levels.joined(separator: ", ")) }
+        // The daemon is its own executable (see docs/architecture.md); this process
+        // becomes it, keeping its pid.
+        let daemon = (CLIEnvironment.executablePath as NSString).deletingLastPathComponent + "/stint-daemon"
+        guard access(daemon, X_OK) == 0 else {
+            throw StintError(.unavailable, "cannot find \(daemon)", hint: "build it with `swift build --product stint-daemon`")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "stint.daemon")
-        try await Daemon.run(.init(paths: CLIEnvironment.paths, parallel: parallel, shimPath: shim), logger: logger)
+        let arguments = [daemon, "--parallel", String(parallel), "--log-level", logLevel]
+        var argv = arguments.map { strdup($0) } + [nil]
+        execv(daemon, &argv)
+        throw StintError(.unavailable, "cannot run \(daemon): \(String(cString: strerror(errno)))")
     }
 }
 

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StintCore
+import StintRunner
+import StintServer
+
+/// `stint-daemon`: the daemon's own executable, which `stint daemon` runs.
+///
+/// It is separate from `stint` so that the CLI, started for every `add` and `wait`,
+/// links none of the server (SwiftNIO, Hummingbird, GRDB) and can be a static executable.
+@main
+struct StintDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stint-daemon",
+        abstract: "The Stint daemon (normally started as `stint daemon`).",
+        discussion: "SIGTERM or SIGINT stop it gracefully; running jobs keep running and the next daemon re-attaches to them.",
+        version: StintVersion.current)
+
+    @Option(help: "How many jobs run at once (default: the number of cores).")
+    var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level: \(logLevel)") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "stint.daemon")
+        do {
+            guard let shim = ShimLauncher.locateShim(environment: environment) else {
+                throw StintError(
+                    .unavailable, "cannot find stint-shim beside the daemon or on PATH",
+                    hint: "build it with `swift build --product stint-shim`")
+            }
+            try await Daemon.run(
+                .init(paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim), logger: logger)
+        } catch let error as StintError {
+            logger.error("\(error.description)")
+            FileHandle.standardError.write(Data("stint-daemon: \(error.description)\n".utf8))
+            throw ExitCode(error.code.exitStatus)
+        }
+    }
+}
