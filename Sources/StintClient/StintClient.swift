@@ -180,10 +180,10 @@ public struct StintClient: Sendable {
     }
 
     private func connection(autostart: Bool) throws -> UnixHTTPConnection {
-        let connection = UnixHTTPConnection(socketPath: paths.socket)
-        guard autostart, let executable = autostartExecutable else { return connection }
-        if DaemonProbe.answers(paths.socket) { return connection }
-        try DaemonAutostart(paths: paths, executable: executable).start()
+        var connection = UnixHTTPConnection(socketPath: paths.socket)
+        if autostart, let executable = autostartExecutable {
+            connection.startDaemon = { try DaemonAutostart(paths: paths, executable: executable).start() }
+        }
         return connection
     }
 

@@ -15,6 +15,8 @@ struct UnixHTTPConnection {
     let socketPath: String
     /// When reading must stop; reads past it throw ``DeadlineReached``.
     var deadline: Date? = nil
+    /// Starts a daemon when nothing listens; `nil`: report that nothing listens.
+    var startDaemon: (() throws -> Void)? = nil
 
     /// The status line's code and the response headers (names lower-cased).
     struct Head {
@@ -33,7 +35,14 @@ struct UnixHTTPConnection {
         method: String, path: String, body: Data?, onHead: (Head) throws -> Void = { _ in },
         onBody: (Data) throws -> Void
     ) throws -> Head {
-        let fd = try connect()
+        let fd: Int32
+        do {
+            fd = try connect()
+        } catch ConnectError.nobodyListening(let message) {
+            guard let startDaemon else { throw ConnectError.nobodyListening(message) }
+            try startDaemon()
+            fd = try connect()
+        }
         defer { close(fd) }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: stint\r\nConnection: close\r\n"
         if let body {
