@@ -338,7 +338,7 @@ public actor Engine {
             results.append(await result(id) {
                 guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
                 try await store.delete(id)
-                removeFiles(of: id, attempts: job.attemptCount)
+                removeFiles(of: job.id)
                 return nil
             })
         }
@@ -349,19 +349,19 @@ public actor Engine {
     public func prune(olderThan: Double?) async throws -> [Int64] {
         let cutoff = Date().addingTimeInterval(-(olderThan ?? 0))
         let removed = try await store.prune(endedBefore: cutoff)
-        for id in removed { removeFiles(of: id, attempts: nil) }
+        for id in removed { removeFiles(of: id) }
         return removed
     }
 
-    private func removeFiles(of id: Int64, attempts: Int?) {
+    /// Deletes every attempt's log (with any tail segments) and run folder of job `id`.
+    private func removeFiles(of id: Int64) {
         let manager = FileManager.default
-        for (folder, suffix) in [(paths.logs, ".log"), (paths.run, "")] {
+        for folder in [paths.logs, paths.run] {
             let names = (try? manager.contentsOfDirectory(atPath: folder)) ?? []
-            for name in names where name.hasPrefix("\(id).") && (suffix.isEmpty || name.contains(suffix)) {
+            for name in names where name.hasPrefix("\(id).") {
                 try? manager.removeItem(atPath: "\(folder)/\(name)")
             }
         }
-        _ = attempts
     }
 
     private func result(_ id: Int64, _ body: () async throws -> JobView?) async -> IDResult {

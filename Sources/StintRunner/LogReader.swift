@@ -130,19 +130,6 @@ public struct LogReader: Sendable {
         return collected
     }
 
-    /// Calls `body` with the whole log, 64 KiB at a time.
-    public func forEachChunk(_ body: (Data) throws -> Void) rethrows {
-        for piece in pieces() {
-            var offset: Int64 = 0
-            while offset < piece.length {
-                let chunk = Self.read(piece, from: offset, count: 65536)
-                if chunk.isEmpty { break }
-                offset += Int64(chunk.count)
-                try body(chunk)
-            }
-        }
-    }
-
     /// The number of output bytes the job has written so far, in stream positions.
     public func streamLength() -> Int64 {
         let fileSize = Self.size(path) ?? 0
