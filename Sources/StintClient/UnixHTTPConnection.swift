@@ -85,7 +85,8 @@ struct UnixHTTPConnection {
         return head
     }
 
-    private func connect() throws -> Int32 {
+    /// A connected socket to the daemon; the caller closes it.
+    func connect() throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ConnectError.failed("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
