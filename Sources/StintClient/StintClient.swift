@@ -25,8 +25,8 @@ public struct StintClient: Sendable {
     // MARK: - Calls
 
     /// Enqueues `jobs` in one transaction; returns their ids.
-    public func add(_ jobs: [JobSpec]) throws -> [Int64] {
-        try call("POST", "/v1/jobs", AddRequest(jobs: jobs), as: AddResponse.self).ids
+    public func add(_ jobs: [JobSpec]) throws -> AddResponse {
+        try call("POST", "/v1/jobs", AddRequest(jobs: jobs), as: AddResponse.self)
     }
 
     /// Jobs matching the filters.
@@ -41,6 +41,26 @@ public struct StintClient: Sendable {
         for label in labels { query.append(("label", label)) }
         if let limit { query.append(("limit", String(limit))) }
         return try call("GET", "/v1/jobs" + Self.queryString(query), Empty?.none, as: [JobView].self)
+    }
+
+    /// Every queue with its counts, breaker and preflight.
+    public func queues() throws -> [QueueView] {
+        try call("GET", "/v1/queues", Empty?.none, as: [QueueView].self)
+    }
+
+    /// Changes a queue's settings, creating the queue if needed.
+    public func updateQueue(_ name: String, _ update: QueueUpdate) throws -> QueueView {
+        let path = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name
+        return try call("POST", "/v1/queues/\(path)", update, as: QueueView.self)
+    }
+
+    /// Recent events of a job, a queue, or all, oldest first.
+    public func events(job: Int64? = nil, queue: String? = nil, limit: Int? = nil) throws -> [EventView] {
+        var query: [(String, String)] = []
+        if let job { query.append(("job", String(job))) }
+        if let queue { query.append(("queue", queue)) }
+        if let limit { query.append(("limit", String(limit))) }
+        return try call("GET", "/v1/events" + Self.queryString(query), Empty?.none, as: [EventView].self)
     }
 
     /// One job with its attempts.

@@ -23,9 +23,16 @@ struct StintDaemonCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
+    var retention: String = "7d"
+
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level: \(logLevel)") }
+        guard let seconds = DurationParser.seconds(retention), seconds >= 0 else {
+            throw ValidationError("--retention takes a duration such as 7d, 12h or 0 (keep forever)")
+        }
+        _ = seconds
     }
 
     func run() async throws {
@@ -44,7 +51,8 @@ struct StintDaemonCommand: AsyncParsableCommand {
                     hint: "build it with `swift build --product stint-shim`")
             }
             try await Daemon.run(
-                .init(paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim), logger: logger)
+                .init(paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
+                    retention: DurationParser.seconds(retention) ?? Retention.defaultSeconds), logger: logger)
         } catch let error as StintError {
             logger.error("\(error.description)")
             FileHandle.standardError.write(Data("stint-daemon: \(error.description)\n".utf8))

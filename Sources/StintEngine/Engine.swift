@@ -22,10 +22,19 @@ public actor Engine {
         public var parallel: Int
         /// Seconds between SIGTERM and SIGKILL for a timeout or a stop without `--grace`. Default 10.
         public var killGrace: Double
+        /// Ended jobs are pruned this many seconds after they ended; 0 keeps them. Default 7 days.
+        public var retention: Double
+        /// Seconds between two looks at running jobs' output for stalls. Default 1.
+        public var stallCheckInterval: Double
         /// Creates a configuration.
-        public init(parallel: Int = ProcessInfo.processInfo.activeProcessorCount, killGrace: Double = 10) {
+        public init(
+            parallel: Int = ProcessInfo.processInfo.activeProcessorCount, killGrace: Double = 10,
+            retention: Double = Retention.defaultSeconds, stallCheckInterval: Double = 1
+        ) {
             self.parallel = max(1, parallel)
             self.killGrace = killGrace
+            self.retention = retention
+            self.stallCheckInterval = stallCheckInterval
         }
     }
 
@@ -33,6 +42,8 @@ public actor Engine {
         var attempt: Int
         var shimPid: Int32
         var handle: ShimHandle
+        var spec: JobSpec
+        var stall: StallTracker
     }
 
     private let store: any JobStore
@@ -46,16 +57,25 @@ public actor Engine {
     /// The state folder layout.
     public nonisolated let paths: StintPaths
 
+    private let clock: any StintClock
     private var running: [Int64: RunningAttempt] = [:]
     private var dispatching = false
     private var dispatchAgain = false
+    /// The pending wake-up for the next delayed job, backoff, breaker pause or preflight expiry.
+    private var wakeTask: Task<Void, Never>?
+    private var wakeAt: Date?
+    /// Queues whose preflight is running now.
+    private var preflightsRunning: Set<String> = []
+    private var maintenanceTask: Task<Void, Never>?
+    private var lastRetentionRun: Date?
 
     /// Creates an engine over `store`, starting shims from `shimPath`.
     public init(
         store: any JobStore, paths: StintPaths, shimPath: String, configuration: Configuration,
-        logger: Logger
+        clock: any StintClock = SystemClock(), logger: Logger
     ) {
         self.store = store
+        self.clock = clock
         self.paths = paths
         self.configuration = configuration
         self.launcher = ShimLauncher(shimPath: shimPath, paths: paths, killGrace: configuration.killGrace)
@@ -78,12 +98,21 @@ public actor Engine {
             let handle = ShimHandle(runDirectory: paths.runDirectory(job: claimed.id, attempt: claimed.attempt))
             if let pid = await Self.livePid(handle) {
                 logger.info("re-attached to running job", metadata: ["job": "\(claimed.id)", "shim": "\(pid)"])
-                track(job: claimed.id, attempt: claimed.attempt, shimPid: pid, handle: handle)
+                track(claimed, shimPid: pid, handle: handle)
             } else {
-                await conclude(job: claimed.id, attempt: claimed.attempt, handle: handle, shimPid: claimed.shimPid)
+                await conclude(claimed, handle: handle, shimPid: claimed.shimPid)
             }
         }
+        await pruneExpired()
         await dispatch()
+        startMaintenance()
+    }
+
+    /// Stops the engine's timers (the stall watchdog, retention and wake-ups). Running
+    /// jobs go on under their shims.
+    public func shutdown() {
+        maintenanceTask?.cancel()
+        wakeTask?.cancel()
     }
 
     /// The pid of the shim still running in `handle`'s folder, if one is.
@@ -102,7 +131,7 @@ public actor Engine {
     // MARK: - Adding and dispatching
 
     /// Validates and stores `specs` in one transaction, then wakes the dispatcher.
-    public func add(_ specs: [JobSpec]) async throws -> [Int64] {
+    public func add(_ specs: [JobSpec]) async throws -> AddResponse {
         guard !specs.isEmpty else { throw StintError(.usage, "no jobs to add") }
         for (index, spec) in specs.enumerated() {
             do {
@@ -112,12 +141,14 @@ public actor Engine {
                 throw StintError(error.code, "job \(index + 1) of \(specs.count): \(error.message)", hint: error.hint)
             }
         }
-        let ids = try await store.insert(specs, now: Date())
+        let inserted = try await store.insert(specs, now: clock.now())
         // The caller gets its ids as soon as they are durable; claiming and spawning
         // happen right after, on the engine, without holding up the answer. Nobody
         // awaits this task: `dispatch` records its own failures.
         Task { await self.dispatch() }
-        return ids
+        return AddResponse(
+            ids: inserted.map(\.id), duplicates: inserted.filter(\.duplicate).map(\.id),
+            states: inserted.map(\.state))
     }
 
     private static func validate(_ spec: JobSpec) throws(StintError) {
@@ -139,80 +170,138 @@ public actor Engine {
         defer { dispatching = false }
         repeat {
             dispatchAgain = false
-            let free = configuration.parallel - running.count
-            guard free > 0 else { break }
-            let claimed: [ClaimedJob]
+            let free = max(0, configuration.parallel - running.count)
+            let result: ClaimResult
             do {
-                claimed = try await store.claim(limit: free, host: host, now: Date())
+                result = try await store.claim(limit: free, host: host, now: clock.now())
             } catch {
                 logger.error("claim failed", metadata: ["error": "\(error)"])
                 break
             }
-            for job in claimed { await launch(job) }
-            if claimed.count == free { dispatchAgain = true }
+            for (queue, transition) in result.transitions {
+                logger.notice(
+                    "breaker \(transition.from.rawValue) → \(transition.to.rawValue)",
+                    metadata: ["queue": "\(queue)", "reason": "\(transition.reason)"])
+            }
+            for job in result.claimed { await launch(job) }
+            for (queue, command) in result.preflightsDue { startPreflight(queue: queue, command: command) }
+            scheduleWake(at: result.nextWake)
+            if free > 0, result.claimed.count == free { dispatchAgain = true }
         } while dispatchAgain
+    }
+
+    /// Makes sure ``dispatch()`` runs again at `date` (or earlier).
+    private func scheduleWake(at date: Date?) {
+        guard let date else { return }
+        if let wakeAt, wakeAt <= date, wakeTask != nil { return }
+        wakeTask?.cancel()
+        wakeAt = date
+        let delay = max(0.001, date.timeIntervalSince(clock.now()))
+        wakeTask = Task { [weak self] in
+            try? await Task.sleep(for: .seconds(delay))
+            guard !Task.isCancelled, let self else { return }
+            await self.woke()
+        }
+    }
+
+    private func woke() async {
+        wakeTask = nil
+        wakeAt = nil
+        await dispatch()
     }
 
     private func launch(_ job: ClaimedJob) async {
         let handle = ShimHandle(runDirectory: paths.runDirectory(job: job.id, attempt: job.attempt))
         do {
             let pid = try launcher.launch(job: job.id, attempt: job.attempt, queue: job.queue, spec: job.spec)
-            track(job: job.id, attempt: job.attempt, shimPid: pid, handle: handle)
+            track(job, shimPid: pid, handle: handle)
         } catch {
             logger.error("cannot start shim", metadata: ["job": "\(job.id)", "error": "\(error)"])
             let outcome = AttemptOutcome(
-                reason: .launch_error, endedAt: Date(), message: "cannot start stint-shim: \(error)")
-            await record(job: job.id, attempt: job.attempt, outcome: outcome, shimPid: nil)
+                reason: .launch_error, endedAt: clock.now(), message: "cannot start stint-shim: \(error)")
+            await record(job, outcome: outcome, shimPid: nil)
         }
     }
 
-    private func track(job: Int64, attempt: Int, shimPid: Int32, handle: ShimHandle) {
-        running[job] = RunningAttempt(attempt: attempt, shimPid: shimPid, handle: handle)
+    private func track(_ job: ClaimedJob, shimPid: Int32, handle: ShimHandle) {
+        let id = job.id
+        let attempt = job.attempt
+        running[id] = RunningAttempt(
+            attempt: attempt, shimPid: shimPid, handle: handle, spec: job.spec,
+            stall: StallTracker(stallAfter: job.spec.stallAfter ?? PromptDetector.defaultStallAfter, now: clock.now()))
         watcher.watch(pid: shimPid) { [weak self] in
             guard let self else { return }
             // Unstructured on purpose: the watcher's queue must not wait for the store.
             // The engine awaits nothing here; `shimExited` records the outcome itself.
-            Task { await self.shimExited(job: job, attempt: attempt) }
+            Task { await self.shimExited(job: id, attempt: attempt) }
         }
     }
 
     private func shimExited(job: Int64, attempt: Int) async {
         guard let entry = running[job], entry.attempt == attempt else { return }
         running[job] = nil
-        await conclude(job: job, attempt: attempt, handle: entry.handle, shimPid: entry.shimPid)
+        let claimed = ClaimedJob(id: job, attempt: attempt, queue: entry.spec.queueName, spec: entry.spec, shimPid: entry.shimPid, startedAt: clock.now())
+        await conclude(claimed, handle: entry.handle, shimPid: entry.shimPid)
         await dispatch()
     }
 
     /// Records the outcome of an attempt whose shim is gone: its exit record, or `lost`.
-    private func conclude(job: Int64, attempt: Int, handle: ShimHandle, shimPid: Int32?) async {
+    private func conclude(_ job: ClaimedJob, handle: ShimHandle, shimPid: Int32?) async {
         let outcome: AttemptOutcome
         do {
             if let record = try handle.exitRecord() {
                 outcome = record.outcome
             } else {
                 outcome = AttemptOutcome(
-                    reason: .lost, endedAt: Date(),
+                    reason: .lost, endedAt: clock.now(),
                     message: "the shim exited without an exit record; the true outcome is unknown")
             }
         } catch {
             outcome = AttemptOutcome(
-                reason: .lost, endedAt: Date(), message: "unreadable exit record: \(error)")
+                reason: .lost, endedAt: clock.now(), message: "unreadable exit record: \(error)")
         }
-        await record(job: job, attempt: attempt, outcome: outcome, shimPid: shimPid ?? handle.pids?.shim)
+        await record(job, outcome: outcome, shimPid: shimPid ?? handle.pids?.shim)
     }
 
-    private func record(job: Int64, attempt: Int, outcome: AttemptOutcome, shimPid: Int32?) async {
+    /// Classifies the attempt's outcome (transient or permanent), decides on a retry,
+    /// and stores it all in one transaction with the breaker and the dependents.
+    private func record(_ job: ClaimedJob, outcome: AttemptOutcome, shimPid: Int32?) async {
+        let policy = job.spec.retryPolicy
+        var tail: String?
+        if policy.transientPattern != nil, outcome.reason == .exited, outcome.exitCode != 0 {
+            let reader = LogReader(
+                path: paths.log(job: job.id, attempt: job.attempt), cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
+            tail = String(decoding: reader.tail(lines: Self.patternTailLines), as: UTF8.self)
+        }
+        let verdict = policy.classify(outcome, outputTail: tail)
+        let retryAt = verdict.flatMap {
+            policy.retryAt(after: job.attempt, verdict: $0, now: clock.now(), jitter: Double.random(in: 0...1))
+        }
         do {
-            let stored = try await store.finish(jobID: job, attempt: attempt, outcome: outcome, shimPid: shimPid)
-            logger.debug("job ended", metadata: ["job": "\(job)", "state": "\(stored.state.rawValue)"])
-            if stored.state.isTerminal { await jobEnded(stored) }
+            let result = try await store.finish(
+                AttemptEnding(
+                    jobID: job.id, attempt: job.attempt, outcome: outcome, verdict: verdict, retryAt: retryAt,
+                    shimPid: shimPid))
+            logger.debug("attempt ended", metadata: ["job": "\(job.id)", "state": "\(result.job.state.rawValue)"])
+            if let transition = result.transition {
+                logger.notice(
+                    "breaker \(transition.from.rawValue) → \(transition.to.rawValue)",
+                    metadata: ["queue": "\(job.queue)", "reason": "\(transition.reason)"])
+            }
+            await settled(result)
         } catch {
-            logger.error("cannot record outcome", metadata: ["job": "\(job)", "error": "\(error)"])
+            logger.error("cannot record outcome", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
     }
 
-    private func jobEnded(_ job: StoredJob) async {
-        await waiters.jobEnded(job.id)
+    /// The lines of output matched against `--transient-pattern`.
+    static let patternTailLines = 50
+
+    /// Wakes the waiters of every job a change ended, and lets newly runnable jobs start.
+    private func settled(_ result: FinishResult) async {
+        if result.job.state.isTerminal { await waiters.jobEnded(result.job.id) }
+        for id in result.cascaded { await waiters.jobEnded(id) }
+        if result.job.state == .queued || !result.unblocked.isEmpty { Task { await self.dispatch() } }
     }
 
     // MARK: - Queries
@@ -292,14 +381,16 @@ public actor Engine {
                 // steps (which run on this actor while we sleep) a moment to finish.
                 for _ in 0..<500 {
                     if let entry = running[id] {
+                        // Durable first: however the attempt ends now, it is not retried.
+                        try await store.requestStop(id)
                         try entry.handle.stop(shimPid: entry.shimPid, grace: grace ?? configuration.killGrace)
                         return try await show(id)
                     }
                     guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
                     if job.state != .running {
-                        let cancelled = try await store.apply(.cancel, to: id, now: Date())
-                        await jobEnded(cancelled)
-                        return view(cancelled, withAttempts: false)
+                        let cancelled = try await store.apply(.cancel, to: id, now: clock.now())
+                        await settled(cancelled)
+                        return view(cancelled.job, withAttempts: false)
                     }
                     try await Task.sleep(for: .milliseconds(10))
                 }
@@ -324,7 +415,7 @@ public actor Engine {
         var results: [IDResult] = []
         for id in ids {
             results.append(await result(id) {
-                view(try await store.apply(event, to: id, now: Date()), withAttempts: false)
+                view(try await store.apply(event, to: id, now: clock.now()).job, withAttempts: false)
             })
         }
         await dispatch()
@@ -347,10 +438,121 @@ public actor Engine {
 
     /// Deletes every job that ended at least `olderThan` seconds ago.
     public func prune(olderThan: Double?) async throws -> [Int64] {
-        let cutoff = Date().addingTimeInterval(-(olderThan ?? 0))
+        let cutoff = clock.now().addingTimeInterval(-(olderThan ?? 0))
         let removed = try await store.prune(endedBefore: cutoff)
         for id in removed { removeFiles(of: id) }
         return removed
+    }
+
+    /// Prunes jobs that ended longer than the retention ago.
+    private func pruneExpired() async {
+        let now = clock.now()
+        lastRetentionRun = now
+        guard let cutoff = Retention.cutoff(now: now, retention: configuration.retention) else { return }
+        do {
+            let removed = try await store.prune(endedBefore: cutoff)
+            for id in removed { removeFiles(of: id) }
+            if !removed.isEmpty {
+                logger.info("pruned ended jobs past the retention", metadata: ["count": "\(removed.count)"])
+            }
+        } catch {
+            logger.error("retention prune failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: - Maintenance: stalls and retention
+
+    /// How often the retention prune runs: hourly.
+    static let retentionInterval: Double = 3600
+
+    private func startMaintenance() {
+        maintenanceTask?.cancel()
+        let interval = configuration.stallCheckInterval
+        maintenanceTask = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interval))
+                guard let self else { return }
+                await self.maintain()
+            }
+        }
+    }
+
+    private func maintain() async {
+        await checkStalls()
+        if let last = lastRetentionRun, clock.now().timeIntervalSince(last) < Self.retentionInterval { return }
+        await pruneExpired()
+    }
+
+    /// Flags running jobs whose output stopped growing at an interactive prompt.
+    private func checkStalls() async {
+        let now = clock.now()
+        for (id, entry) in running {
+            var tracker = entry.stall
+            guard tracker.stallAfter > 0 else { continue }
+            let reader = LogReader(
+                path: paths.log(job: id, attempt: entry.attempt), cap: entry.spec.outputCap ?? JobSpec.defaultOutputCap)
+            guard tracker.observe(size: reader.streamLength(), now: now) else {
+                running[id]?.stall = tracker
+                continue
+            }
+            let line = PromptDetector.lastLine(of: String(decoding: reader.tail(lines: 1), as: UTF8.self))
+            let stalled = tracker.check(lastLine: line)
+            running[id]?.stall = tracker
+            guard stalled, let line else { continue }
+            logger.notice("job stalled at a prompt", metadata: ["job": "\(id)", "line": "\(line)"])
+            do {
+                try await store.markStalled(job: id, attempt: entry.attempt, at: now, line: line)
+            } catch {
+                logger.error("cannot record a stall", metadata: ["job": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: - Queues
+
+    /// Every queue with its counts, breaker and preflight.
+    public func queues() async throws -> [QueueView] {
+        try await store.queues(now: clock.now())
+    }
+
+    /// Changes a queue's settings (creating it), then claims what the change allows.
+    public func updateQueue(_ name: String, _ update: QueueUpdate) async throws -> QueueView {
+        try QueueName.validate(name)
+        try update.validate()
+        let view = try await store.updateQueue(name, update, now: clock.now())
+        await dispatch()
+        return view
+    }
+
+    /// Recent events of a job, a queue, or all.
+    public func events(job: Int64?, queue: String?, limit: Int) async throws -> [EventView] {
+        try await store.events(job: job, queue: queue, limit: limit)
+    }
+
+    /// Runs a queue's preflight in the background; its result is stored, then claims resume.
+    private func startPreflight(queue: String, command: String) {
+        guard !preflightsRunning.contains(queue) else { return }
+        preflightsRunning.insert(queue)
+        let directory = paths.home
+        let scratch = "\(paths.run)/preflight-\(queue).out"
+        Task { [weak self] in
+            let result = await PreflightRunner.run(command, directory: directory, scratch: scratch)
+            await self?.preflightFinished(queue: queue, passed: result.passed, reason: result.reason)
+        }
+    }
+
+    private func preflightFinished(queue: String, passed: Bool, reason: String?) async {
+        preflightsRunning.remove(queue)
+        if !passed {
+            logger.notice("preflight failed", metadata: ["queue": "\(queue)", "reason": "\(reason ?? "")"])
+        }
+        do {
+            try await store.recordPreflight(
+                queue: queue, status: PreflightStatus(passed: passed, checkedAt: clock.now(), reason: reason))
+        } catch {
+            logger.error("cannot record a preflight", metadata: ["queue": "\(queue)", "error": "\(error)"])
+        }
+        await dispatch()
     }
 
     /// Deletes every attempt's log (with any tail segments) and run folder of job `id`.
@@ -387,7 +589,7 @@ public actor Engine {
 
     private func view(_ job: StoredJob, withAttempts: Bool) -> JobView {
         let last = job.attempts.last
-        let now = Date()
+        let now = clock.now()
         let duration = last.map { attempt in
             (attempt.outcome?.endedAt ?? now).timeIntervalSince(attempt.outcome?.startedAt ?? attempt.startedAt)
         }
@@ -401,8 +603,9 @@ public actor Engine {
                     peakRssBytes: attempt.outcome?.peakRssBytes, outputBytes: attempt.outcome?.outputBytes,
                     droppedBytes: attempt.outcome?.droppedBytes,
                     log: paths.log(job: job.id, attempt: attempt.number))
+                    .with(attempt)
             } : nil
-        return JobView(
+        var view = JobView(
             id: job.id, state: job.state, queue: job.queue, command: job.spec.displayCommand,
             argv: job.spec.resolvedArgv, shell: job.spec.shell != nil, cwd: job.spec.cwd,
             labels: job.spec.labels, session: job.spec.session, timeout: job.spec.timeout,
@@ -412,6 +615,38 @@ public actor Engine {
             signal: last?.outcome?.signal, reason: last?.outcome?.reason,
             log: job.attemptCount > 0 ? paths.log(job: job.id, attempt: job.attemptCount) : nil,
             attemptList: attempts)
+        view.priority = job.priority
+        if !job.state.isTerminal, job.state != .running, let runAt = job.runAt, runAt > now { view.runAt = runAt }
+        view.after = job.spec.after
+        if job.pendingDependencies > 0, !job.state.isTerminal { view.waitingFor = job.pendingDependencies }
+        view.unique = job.spec.unique
+        view.retries = job.spec.retries ?? 0
+        view.endReason = job.endReason
+        view.failureClass = last?.verdict?.failureClass
+        view.classReason = last?.verdict?.reason
+        if job.state == .running {
+            view.stalledAt = last?.stalledAt
+            view.stallLine = last?.stallLine
+            if job.stopRequested { view.stopRequested = true }
+            if let entry = running[job.id],
+                FileManager.default.fileExists(atPath: entry.handle.runDirectory + "/stop-deferred")
+            {
+                view.stopDeferred = true
+            }
+        }
+        return view
+    }
+}
+
+extension AttemptView {
+    fileprivate func with(_ attempt: StoredAttempt) -> AttemptView {
+        var view = self
+        view.failureClass = attempt.verdict?.failureClass
+        view.classReason = attempt.verdict?.reason
+        view.retryAt = attempt.retryAt
+        view.stalledAt = attempt.stalledAt
+        view.stallLine = attempt.stallLine
+        return view
     }
 }
 

@@ -58,8 +58,9 @@ public struct ShimLauncher: Sendable {
         return try Self.spawnDetached(arguments, environment: envp)
     }
 
-    /// `posix_spawn` in a new session with stdio on /dev/null and no inherited fds.
-    static func spawnDetached(_ arguments: [String], environment: [String]) throws -> Int32 {
+    /// `posix_spawn` in a new session with stdin on /dev/null, stdout and stderr on
+    /// `output` (appended), and no inherited fds.
+    static func spawnDetached(_ arguments: [String], environment: [String], output: String = "/dev/null") throws -> Int32 {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -75,8 +76,8 @@ public struct ShimLauncher: Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         SpawnActions.closeDescriptors(from: 3, in: &actions)
 
         var pid: pid_t = 0

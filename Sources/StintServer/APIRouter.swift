@@ -24,7 +24,7 @@ struct APIRouter {
         router.post("/v1/jobs") { request, _ in
             try await json {
                 let body = try await decode(AddRequest.self, request)
-                return AddResponse(ids: try await engine.add(body.jobs))
+                return try await engine.add(body.jobs)
             }
         }
         router.get("/v1/jobs") { request, _ in
@@ -67,6 +67,23 @@ struct APIRouter {
         router.post("/v1/prune") { request, _ in
             try await json {
                 PruneResponse(removed: try await engine.prune(olderThan: try await decode(PruneRequest.self, request).olderThan))
+            }
+        }
+        router.get("/v1/queues") { _, _ in
+            try await json { try await engine.queues() }
+        }
+        router.post("/v1/queues/:name") { request, context in
+            try await json {
+                let name = context.parameters.get("name") ?? ""
+                return try await engine.updateQueue(name, try await decode(QueueUpdate.self, request))
+            }
+        }
+        router.get("/v1/events") { request, _ in
+            try await json {
+                let query = request.uri.queryParameters
+                let job = try query.get("job").map { try integer($0, "job") }
+                let limit = try query.get("limit").map { try integer($0, "limit") } ?? 100
+                return try await engine.events(job: job, queue: query.get("queue"), limit: Int(limit))
             }
         }
         return router

@@ -24,11 +24,14 @@ public enum Daemon {
         public var parallel: Int
         /// The `stint-shim` executable.
         public var shimPath: String
+        /// Seconds ended jobs are kept; 0 keeps them forever.
+        public var retention: Double
         /// Creates options.
-        public init(paths: StintPaths, parallel: Int, shimPath: String) {
+        public init(paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds) {
             self.paths = paths
             self.parallel = parallel
             self.shimPath = shimPath
+            self.retention = retention
         }
     }
 
@@ -44,7 +47,7 @@ public enum Daemon {
         let store = try SQLiteJobStore(path: paths.database)
         let engine = Engine(
             store: store, paths: paths, shimPath: options.shimPath,
-            configuration: .init(parallel: options.parallel), logger: logger)
+            configuration: .init(parallel: options.parallel, retention: options.retention), logger: logger)
         try await engine.start()
 
         let info = DaemonInfo(paths: paths, parallel: engine.configuration.parallel)
@@ -80,6 +83,7 @@ private struct ShutdownService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         info.markStopping()
+        await engine.shutdown()
         await engine.releaseWaiters()
     }
 }

@@ -11,8 +11,10 @@ public protocol JobStore: Sendable {
     /// A short description for `daemon status`, such as `sqlite:/home/me/.local/state/stint/stint.db`.
     var location: String { get }
 
-    /// Stores `specs` as new jobs (`queued`, or `held` when asked) and returns their ids in order.
-    func insert(_ specs: [JobSpec], now: Date) async throws -> [Int64]
+    /// Stores `specs` as new jobs and returns them in order. A spec whose `unique` key
+    /// matches a job that is held, queued or running returns that job (`duplicate`)
+    /// and adds nothing. Unknown `after` ids throw `E_NOT_FOUND` and add nothing.
+    func insert(_ specs: [JobSpec], now: Date) async throws -> [InsertedJob]
 
     /// The job with `id` and all its attempts, or `nil`.
     func job(_ id: Int64) async throws -> StoredJob?
@@ -20,20 +22,29 @@ public protocol JobStore: Sendable {
     /// Jobs matching `filter`, in ascending id order.
     func list(_ filter: JobFilter) async throws -> [StoredJob]
 
-    /// Moves up to `limit` runnable queued jobs to `running`, starting a new attempt for
-    /// each, highest priority and then oldest first.
-    func claim(limit: Int, host: String, now: Date) async throws -> [ClaimedJob]
+    /// Moves runnable queued jobs to `running`, starting a new attempt for each: at most
+    /// `limit` in all, within each queue's concurrency, pause, breaker and preflight;
+    /// highest priority first, then oldest. Delayed and retried jobs whose time has come
+    /// become runnable here. Uses the indexes only (O(log n) in the queued jobs).
+    func claim(limit: Int, host: String, now: Date) async throws -> ClaimResult
 
-    /// Ends a running attempt with `outcome` and moves the job to the state it implies.
-    /// Ending an attempt that has already ended changes nothing and returns the job.
-    /// `shimPid` is recorded with it (the shim's pid lives in its run folder until then,
-    /// which keeps a database write off the path from claim to start).
-    func finish(jobID: Int64, attempt: Int, outcome: AttemptOutcome, shimPid: Int32?) async throws -> StoredJob
+    /// Ends a running attempt and moves the job to the state that implies: a failure
+    /// with a `retryAt` goes back to `queued` (unless a stop was requested), others end
+    /// it. Also updates the queue's breaker and the job's dependents, in the same
+    /// transaction. Ending an attempt that has already ended changes nothing.
+    func finish(_ ending: AttemptEnding) async throws -> FinishResult
 
     /// Applies `event` to a job that is not running: `release`, `cancel` (held or queued)
     /// or `retry` (ended). Any other event, or a running job, throws `E_CONFLICT`; an
-    /// unknown id throws `E_NOT_FOUND`.
-    func apply(_ event: JobEvent, to id: Int64, now: Date) async throws -> StoredJob
+    /// unknown id throws `E_NOT_FOUND`. A cancel also cancels the job's dependents.
+    func apply(_ event: JobEvent, to id: Int64, now: Date) async throws -> FinishResult
+
+    /// Marks a running job as being stopped, so that a failure of its attempt ends it
+    /// `cancelled` instead of retrying it.
+    func requestStop(_ id: Int64) async throws
+
+    /// Flags a running attempt as stalled at a prompt (once) and records the event.
+    func markStalled(job: Int64, attempt: Int, at: Date, line: String) async throws
 
     /// Every attempt still marked running, for reconciliation after a restart.
     func runningAttempts() async throws -> [ClaimedJob]
@@ -46,6 +57,85 @@ public protocol JobStore: Sendable {
 
     /// The number of jobs in each state.
     func counts() async throws -> [JobState: Int]
+
+    /// Every queue with its counts, breaker and preflight, by name.
+    func queues(now: Date) async throws -> [QueueView]
+
+    /// Changes a queue's settings, creating it if needed.
+    func updateQueue(_ name: String, _ update: QueueUpdate, now: Date) async throws -> QueueView
+
+    /// Stores the result of a queue's preflight and records an event when it changed.
+    func recordPreflight(queue: String, status: PreflightStatus) async throws
+
+    /// Recent events, newest last, of one job, one queue, or all.
+    func events(job: Int64?, queue: String?, limit: Int) async throws -> [EventView]
+
+    /// Records an event.
+    func addEvent(job: Int64?, queue: String?, kind: String, message: String, at: Date) async throws
+}
+
+/// One job of an `insert`.
+public struct InsertedJob: Sendable, Hashable {
+    /// The id: new, or the existing job's for a duplicate.
+    public var id: Int64
+    /// Whether the unique key matched an existing job, so nothing was added.
+    public var duplicate: Bool
+    /// The job's state.
+    public var state: JobState
+}
+
+/// What a `claim` did.
+public struct ClaimResult: Sendable {
+    /// The attempts started.
+    public var claimed: [ClaimedJob] = []
+    /// Queues with runnable jobs whose preflight must run before they may claim.
+    public var preflightsDue: [(queue: String, command: String)] = []
+    /// Breaker transitions (open → half-open) made while claiming.
+    public var transitions: [(queue: String, transition: CircuitBreaker.Transition)] = []
+    /// The next moment something may become claimable (a delay, a backoff, a breaker
+    /// pause or a preflight result running out); `nil`: nothing is scheduled.
+    public var nextWake: Date?
+
+    /// Creates a result.
+    public init() {}
+}
+
+/// How an attempt ended, with the engine's verdict on it.
+public struct AttemptEnding: Sendable {
+    public var jobID: Int64
+    public var attempt: Int
+    public var outcome: AttemptOutcome
+    /// Transient or permanent, for a failure; `nil` otherwise.
+    public var verdict: FailureVerdict?
+    /// When to try again, for a transient failure with retries left.
+    public var retryAt: Date?
+    /// The shim's pid, recorded with the outcome.
+    public var shimPid: Int32?
+
+    /// Creates an ending.
+    public init(
+        jobID: Int64, attempt: Int, outcome: AttemptOutcome, verdict: FailureVerdict? = nil, retryAt: Date? = nil,
+        shimPid: Int32? = nil
+    ) {
+        self.jobID = jobID
+        self.attempt = attempt
+        self.outcome = outcome
+        self.verdict = verdict
+        self.retryAt = retryAt
+        self.shimPid = shimPid
+    }
+}
+
+/// What ending an attempt (or cancelling a job) changed.
+public struct FinishResult: Sendable {
+    /// The job after the change.
+    public var job: StoredJob
+    /// Dependents cancelled because this job failed or was cancelled (transitively).
+    public var cascaded: [Int64] = []
+    /// Dependents that became runnable because this job succeeded.
+    public var unblocked: [Int64] = []
+    /// A breaker transition of the job's queue.
+    public var transition: CircuitBreaker.Transition?
 }
 
 /// Which jobs `list` returns.
@@ -92,6 +182,16 @@ public struct StoredJob: Sendable, Hashable {
     public var attemptCount: Int
     /// The attempts, oldest first: all of them from `job(_:)`, the last one from `list`.
     public var attempts: [StoredAttempt]
+    /// Higher runs first.
+    public var priority: Int = 0
+    /// Not before this moment (a delay, `--at`, or a retry's backoff).
+    public var runAt: Date?
+    /// Dependencies that have not succeeded yet.
+    public var pendingDependencies: Int = 0
+    /// Why the job ended without running to its own end (a failed dependency).
+    public var endReason: String?
+    /// A stop was requested while it ran.
+    public var stopRequested = false
 }
 
 /// One attempt as stored.
@@ -106,6 +206,14 @@ public struct StoredAttempt: Sendable, Hashable {
     public var shimPid: Int32?
     /// How it ended; `nil` while running.
     public var outcome: AttemptOutcome?
+    /// Transient or permanent, for a failed attempt.
+    public var verdict: FailureVerdict?
+    /// When the next attempt was scheduled, if this one was retried.
+    public var retryAt: Date?
+    /// When it was flagged stalled at a prompt, and that prompt.
+    public var stalledAt: Date?
+    /// The prompt line it stalled at.
+    public var stallLine: String?
 }
 
 /// What the engine needs to start (or re-attach to) one attempt.
@@ -122,4 +230,14 @@ public struct ClaimedJob: Sendable, Hashable {
     public var shimPid: Int32?
     /// When the attempt started.
     public var startedAt: Date
+
+    /// Creates a claimed job.
+    public init(id: Int64, attempt: Int, queue: String, spec: JobSpec, shimPid: Int32?, startedAt: Date) {
+        self.id = id
+        self.attempt = attempt
+        self.queue = queue
+        self.spec = spec
+        self.shimPid = shimPid
+        self.startedAt = startedAt
+    }
 }

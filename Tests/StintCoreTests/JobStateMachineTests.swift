@@ -7,7 +7,7 @@ struct JobStateMachineTests {
     static let legal: [JobState: [JobEvent: JobState]] = [
         .held: [.release: .queued, .cancel: .cancelled],
         .queued: [.start: .running, .cancel: .cancelled],
-        .running: [.succeed: .succeeded, .fail: .failed, .cancel: .cancelled],
+        .running: [.succeed: .succeeded, .fail: .failed, .reschedule: .queued, .cancel: .cancelled],
         .succeeded: [.retry: .queued],
         .failed: [.retry: .queued],
         .cancelled: [.retry: .queued],
@@ -39,6 +39,7 @@ struct JobStateMachineTests {
             (.queued, .cancel, .cancelled),
             (.running, .succeed, .succeeded),
             (.running, .fail, .failed),
+            (.running, .reschedule, .queued),
             (.running, .cancel, .cancelled),
             (.succeeded, .retry, .queued),
             (.failed, .retry, .queued),
@@ -48,12 +49,12 @@ struct JobStateMachineTests {
         #expect(JobStateMachine.next(from: state, on: event) == next)
     }
 
-    @Test("exactly ten pairs are legal and the other 26 return nil")
+    @Test("exactly eleven pairs are legal and the other 31 return nil")
     func legalCount() {
         let legal = Self.allPairs.filter { JobStateMachine.next(from: $0.0, on: $0.1) != nil }
-        #expect(legal.count == 10)
+        #expect(legal.count == 11)
         let illegal = Self.allPairs.filter { JobStateMachine.next(from: $0.0, on: $0.1) == nil }
-        #expect(illegal.count == 26)
+        #expect(illegal.count == 31)
     }
 
     @Test("the table holds exactly the legal transitions")

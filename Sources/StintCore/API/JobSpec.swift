@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a caller asks to run: the body of one job in `POST /v1/jobs`.
 ///
 /// The CLI fills it from flags (or from one NDJSON line of `add --from`); the daemon
@@ -21,6 +23,32 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var outputCap: Int64?
     /// Add the job `held`: it waits for `stint release`.
     public var hold: Bool?
+    /// The queue; `nil`: `default`. A new name creates the queue with default settings.
+    public var queue: String?
+    /// Higher runs first; then oldest first. Default 0.
+    public var priority: Int?
+    /// Run no earlier than this moment (`--at`).
+    public var runAt: Date?
+    /// Run no earlier than this many seconds after the daemon stored the job (`--delay`).
+    public var delay: Double?
+    /// Run only after all of these jobs succeeded (`--after`).
+    public var after: [Int64]?
+    /// While a job with this key is held, queued or running, an `add` with the same key
+    /// returns that job instead of adding one (`--unique`).
+    public var unique: String?
+    /// Retries after the first attempt for transient failures (`--retries`); default 0.
+    public var retries: Int?
+    /// Exit codes that count as transient besides 75 (`--retry-on`).
+    public var retryOn: [Int]?
+    /// A regular expression; a failure whose output tail matches it is transient.
+    public var transientPattern: String?
+    /// The first retry delay in seconds (`--backoff MIN..MAX`); default 1.
+    public var backoffMin: Double?
+    /// The longest retry delay in seconds; default 300.
+    public var backoffMax: Double?
+    /// Seconds of silence at an interactive prompt before the job is flagged stalled
+    /// (`--stall-after`); default 45; 0 turns detection off.
+    public var stallAfter: Double?
 
     /// The default output cap, 64 MiB per job.
     public static let defaultOutputCap: Int64 = 64 << 20
@@ -29,7 +57,10 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public init(
         argv: [String]? = nil, shell: String? = nil, cwd: String, env: [String: String] = [:],
         labels: [String: String] = [:], session: String? = nil, timeout: Double? = nil,
-        outputCap: Int64? = nil, hold: Bool? = nil
+        outputCap: Int64? = nil, hold: Bool? = nil, queue: String? = nil, priority: Int? = nil,
+        runAt: Date? = nil, delay: Double? = nil, after: [Int64]? = nil, unique: String? = nil,
+        retries: Int? = nil, retryOn: [Int]? = nil, transientPattern: String? = nil,
+        backoffMin: Double? = nil, backoffMax: Double? = nil, stallAfter: Double? = nil
     ) {
         self.argv = argv
         self.shell = shell
@@ -40,6 +71,29 @@ public struct JobSpec: Sendable, Hashable, Codable {
         self.timeout = timeout
         self.outputCap = outputCap
         self.hold = hold
+        self.queue = queue
+        self.priority = priority
+        self.runAt = runAt
+        self.delay = delay
+        self.after = after
+        self.unique = unique
+        self.retries = retries
+        self.retryOn = retryOn
+        self.transientPattern = transientPattern
+        self.backoffMin = backoffMin
+        self.backoffMax = backoffMax
+        self.stallAfter = stallAfter
+    }
+
+    /// The queue the job runs in.
+    public var queueName: String { queue ?? QueueName.default }
+
+    /// The job's retry policy.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(
+            retries: retries ?? 0, backoffMin: backoffMin ?? RetryPolicy.defaultBackoffMin,
+            backoffMax: backoffMax ?? RetryPolicy.defaultBackoffMax, retryOn: retryOn ?? [],
+            transientPattern: transientPattern)
     }
 
     /// The argv the shim runs: `argv`, or `/bin/sh -c shell`.
@@ -80,6 +134,37 @@ public struct JobSpec: Sendable, Hashable, Codable {
         }
         if (argv ?? []).contains(where: { $0.contains("\0") }) || (shell ?? "").contains("\0") {
             throw StintError(.usage, "command contains a NUL byte")
+        }
+        if let queue { try QueueName.validate(queue) }
+        if let delay, !(delay >= 0 && delay.isFinite) {
+            throw StintError(.usage, "delay must be zero or a positive duration")
+        }
+        if delay != nil, runAt != nil {
+            throw StintError(.usage, "give either a delay or a time to run at, not both")
+        }
+        if let after, after.contains(where: { $0 <= 0 }) {
+            throw StintError(.usage, "--after takes job ids (positive integers)")
+        }
+        if let unique, unique.isEmpty || unique.count > 512 {
+            throw StintError(.usage, "the unique key must be 1 to 512 characters")
+        }
+        if let retries, !(0...1000).contains(retries) {
+            throw StintError(.usage, "retries must be between 0 and 1000")
+        }
+        if let retryOn, retryOn.contains(where: { !(1...255).contains($0) }) {
+            throw StintError(.usage, "--retry-on takes exit codes from 1 to 255")
+        }
+        if let transientPattern, !RetryPolicy.isValidPattern(transientPattern) {
+            throw StintError(.usage, "--transient-pattern is not a valid regular expression: \(transientPattern)")
+        }
+        let policy = retryPolicy
+        guard policy.backoffMin > 0, policy.backoffMin.isFinite, policy.backoffMax.isFinite,
+            policy.backoffMax >= policy.backoffMin
+        else {
+            throw StintError(.usage, "--backoff needs 0 < MIN <= MAX", hint: "for example --backoff 1s..5m")
+        }
+        if let stallAfter, !(stallAfter >= 0 && stallAfter.isFinite) {
+            throw StintError(.usage, "--stall-after must be zero (off) or a positive duration")
         }
     }
 }

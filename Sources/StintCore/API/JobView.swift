@@ -46,6 +46,32 @@ public struct JobView: Sendable, Hashable, Codable {
     public var log: String?
     /// Every attempt, oldest first (`stint show` only).
     public var attemptList: [AttemptView]?
+    /// Higher runs first.
+    public var priority: Int = 0
+    /// For a queued or held job: not before this moment (a delay, `--at`, or a retry's backoff).
+    public var runAt: Date?
+    /// The jobs it runs after (`--after`).
+    public var after: [Int64]?
+    /// How many of them have not succeeded yet.
+    public var waitingFor: Int?
+    /// The unique key (`--unique`).
+    public var unique: String?
+    /// Retries allowed after the first attempt for transient failures.
+    public var retries: Int = 0
+    /// Why the job was cancelled without running to its end (a failed dependency).
+    public var endReason: String?
+    /// The last attempt's failure class and why.
+    public var failureClass: FailureClass?
+    /// Why the last attempt's failure has its class.
+    public var classReason: String?
+    /// The running attempt was flagged stalled at this prompt line.
+    public var stalledAt: Date?
+    /// The prompt line a stalled attempt waits at.
+    public var stallLine: String?
+    /// A stop was asked for while it runs.
+    public var stopRequested: Bool?
+    /// The stop waits for a critical section (`stint critical`) to end.
+    public var stopDeferred: Bool?
 
     /// Creates a view.
     public init(
@@ -108,6 +134,16 @@ public struct AttemptView: Sendable, Hashable, Codable {
     public var droppedBytes: Int64?
     /// The attempt's log file.
     public var log: String
+    /// Transient or permanent, for a failed attempt.
+    public var failureClass: FailureClass?
+    /// Why the failure has that class.
+    public var classReason: String?
+    /// When the next attempt was scheduled, if this one is retried.
+    public var retryAt: Date?
+    /// When it was flagged stalled at a prompt.
+    public var stalledAt: Date?
+    /// The prompt line it stalled at.
+    public var stallLine: String?
 
     /// Creates a view.
     public init(

@@ -6,12 +6,24 @@ public struct AddRequest: Sendable, Codable {
     public init(jobs: [JobSpec]) { self.jobs = jobs }
 }
 
-/// The answer to ``AddRequest``: the new ids, in order.
+/// The answer to ``AddRequest``: the ids, in order.
 public struct AddResponse: Sendable, Codable {
-    /// The ids, one per job of the request.
+    /// The ids, one per job of the request; for a duplicate `--unique` key, the existing job's.
     public var ids: [Int64]
+    /// Whether any job was a duplicate (nothing was added for it).
+    public var duplicate: Bool
+    /// The ids that were duplicates.
+    public var duplicates: [Int64]
+    /// The state of each job after the add (`queued`, `held`, or `cancelled` when a
+    /// dependency had already failed).
+    public var states: [JobState]
     /// Creates a response.
-    public init(ids: [Int64]) { self.ids = ids }
+    public init(ids: [Int64], duplicates: [Int64] = [], states: [JobState] = []) {
+        self.ids = ids
+        self.duplicate = !duplicates.isEmpty
+        self.duplicates = duplicates
+        self.states = states
+    }
 }
 
 /// `POST /v1/wait`: block until the jobs end (or one of them with `any`).

@@ -8,6 +8,8 @@ public enum JobEvent: String, Sendable, CaseIterable, Hashable {
     case succeed
     /// The attempt ended in any other way than success or cancellation.
     case fail
+    /// The attempt failed transiently with retries left: back to the queue until its `run_at`.
+    case reschedule
     /// `stint stop`, or a running attempt that ended because it was stopped.
     case cancel
     /// `stint retry`: an ended job gets a new attempt.

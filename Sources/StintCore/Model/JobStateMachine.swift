@@ -7,7 +7,7 @@ public enum JobStateMachine {
     public static let table: [JobState: [JobEvent: JobState]] = [
         .held: [.release: .queued, .cancel: .cancelled],
         .queued: [.start: .running, .cancel: .cancelled],
-        .running: [.succeed: .succeeded, .fail: .failed, .cancel: .cancelled],
+        .running: [.succeed: .succeeded, .fail: .failed, .reschedule: .queued, .cancel: .cancelled],
         .succeeded: [.retry: .queued],
         .failed: [.retry: .queued],
         .cancelled: [.retry: .queued],

@@ -24,18 +24,40 @@ public final class SQLiteJobStore: JobStore {
 
     public var location: String { "sqlite:\(path)" }
 
-    public func insert(_ specs: [JobSpec], now: Date) async throws -> [Int64] {
+    public func insert(_ specs: [JobSpec], now: Date) async throws -> [InsertedJob] {
         try await pool.write { db in
             var envIDs: [String: Int64] = [:]
-            var ids: [Int64] = []
-            ids.reserveCapacity(specs.count)
+            var knownQueues: Set<String> = []
+            var result: [InsertedJob] = []
+            result.reserveCapacity(specs.count)
             let insertJob = try db.cachedStatement(
                 sql: """
-                    INSERT INTO jobs (state, queue, argv, shell, cwd, env_id, labels, session,
-                                      timeout, output_cap, created_at)
-                    VALUES (?, 'default', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO jobs (state, queue, priority, argv, shell, cwd, env_id, labels, session,
+                                      timeout, output_cap, created_at, run_at, ready, pending_deps, after,
+                                      unique_key, retries, retry_on, transient_pattern, backoff_min,
+                                      backoff_max, stall_after, end_reason, ended_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
+            let stamp = now.timeIntervalSince1970
             for spec in specs {
+                if let key = spec.unique,
+                    let existing = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT id, state FROM jobs
+                            WHERE unique_key = ? AND state IN ('held', 'queued', 'running')
+                            """, arguments: [key])
+                {
+                    result.append(
+                        InsertedJob(id: existing["id"], duplicate: true, state: JobState(rawValue: existing["state"]) ?? .queued))
+                    continue
+                }
+                let queue = spec.queueName
+                if !knownQueues.contains(queue) {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO queues (name, created_at) VALUES (?, ?)", arguments: [queue, stamp])
+                    knownQueues.insert(queue)
+                }
                 let envJSON = try Self.json(spec.env)
                 let envID: Int64
                 if let known = envIDs[envJSON] {
@@ -44,15 +66,47 @@ public final class SQLiteJobStore: JobStore {
                     envID = try Self.environmentID(envJSON, db: db)
                     envIDs[envJSON] = envID
                 }
-                let state: JobState = spec.hold == true ? .held : .queued
+                // Dependencies: succeeded ones are satisfied, pending ones counted, and a
+                // failed or cancelled one cancels the new job at once.
+                var pending: [Int64] = []
+                var brokenBy: String?
+                for dependency in Array(Set(spec.after ?? [])).sorted() {
+                    guard let text = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [dependency])
+                    else {
+                        throw StintError(.notFound, "--after: job \(dependency) does not exist")
+                    }
+                    switch JobState(rawValue: text) ?? .failed {
+                    case .succeeded: continue
+                    case .failed: brokenBy = brokenBy ?? "dependency \(dependency) failed"
+                    case .cancelled: brokenBy = brokenBy ?? "dependency \(dependency) was cancelled"
+                    case .held, .queued, .running: pending.append(dependency)
+                    }
+                }
+                let runAt = spec.runAt ?? now.addingTimeInterval(spec.delay ?? 0)
+                let state: JobState = brokenBy != nil ? .cancelled : (spec.hold == true ? .held : .queued)
+                let ready = state == .queued && pending.isEmpty && runAt <= now
+                let policy = spec.retryPolicy
                 try insertJob.execute(arguments: [
-                    state.rawValue, try Self.json(spec.argv ?? []), spec.shell, spec.cwd, envID,
-                    try Self.json(spec.labels), spec.session, spec.timeout,
-                    spec.outputCap ?? JobSpec.defaultOutputCap, now.timeIntervalSince1970,
+                    state.rawValue, queue, spec.priority ?? 0, try Self.json(spec.argv ?? []), spec.shell, spec.cwd,
+                    envID, try Self.json(spec.labels), spec.session, spec.timeout,
+                    spec.outputCap ?? JobSpec.defaultOutputCap, stamp, runAt.timeIntervalSince1970, ready,
+                    brokenBy == nil ? pending.count : 0, spec.after.map { try Self.json($0) } ?? nil,
+                    brokenBy == nil ? spec.unique : nil, policy.retries,
+                    spec.retryOn.map { try Self.json($0) } ?? nil, spec.transientPattern, spec.backoffMin,
+                    spec.backoffMax, spec.stallAfter, brokenBy, brokenBy == nil ? nil : stamp,
                 ])
-                ids.append(db.lastInsertedRowID)
+                let id = db.lastInsertedRowID
+                if brokenBy == nil {
+                    for dependency in pending {
+                        try db.execute(
+                            sql: "INSERT INTO job_deps (job_id, dep_id) VALUES (?, ?)", arguments: [id, dependency])
+                    }
+                } else if let brokenBy {
+                    try Self.event(db, job: id, queue: queue, kind: "dependency_failed", message: brokenBy, at: now)
+                }
+                result.append(InsertedJob(id: id, duplicate: false, state: state))
             }
-            return ids
+            return result
         }
     }
 
@@ -98,7 +152,9 @@ public final class SQLiteJobStore: JobStore {
                                a.ended_at AS a_ended_at, a.exit_code AS a_exit_code,
                                a.signal AS a_signal, a.reason AS a_reason, a.message AS a_message,
                                a.host AS a_host, a.shim_pid AS a_shim_pid, a.peak_rss AS a_peak_rss,
-                               a.output_bytes AS a_output_bytes, a.dropped_bytes AS a_dropped_bytes
+                               a.output_bytes AS a_output_bytes, a.dropped_bytes AS a_dropped_bytes,
+                               a.failure_class AS a_failure_class, a.class_reason AS a_class_reason,
+                               a.retry_at AS a_retry_at, a.stalled_at AS a_stalled_at, a.stall_line AS a_stall_line
                         FROM jobs j
                         LEFT JOIN attempts a ON a.job_id = j.id AND a.number = j.attempts
                         \(whereSQL)
@@ -113,74 +169,208 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func claim(limit: Int, host: String, now: Date) async throws -> [ClaimedJob] {
-        guard limit > 0 else { return [] }
-        return try await pool.write { db in
-            let rows = try Row.fetchAll(
-                db,
+    public func claim(limit: Int, host: String, now: Date) async throws -> ClaimResult {
+        try await pool.write { db in
+            let stamp = now.timeIntervalSince1970
+            var result = ClaimResult()
+            // Delayed and backed-off jobs whose time has come become runnable.
+            try db.execute(
                 sql: """
-                    SELECT j.*, e.json AS env_json FROM jobs j JOIN environments e ON e.id = j.env_id
-                    WHERE j.state = 'queued' AND (j.run_at IS NULL OR j.run_at <= ?)
-                    ORDER BY j.priority DESC, j.id LIMIT ?
-                    """, arguments: [now.timeIntervalSince1970, limit])
-            var claimed: [ClaimedJob] = []
-            for row in rows {
+                    UPDATE jobs SET ready = 1
+                    WHERE state = 'queued' AND ready = 0 AND pending_deps = 0 AND run_at <= ?
+                    """, arguments: [stamp])
+            if let next = try Double.fetchOne(
+                db,
+                sql: "SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND ready = 0 AND pending_deps = 0")
+            {
+                result.nextWake = Date(timeIntervalSince1970: next)
+            }
+            guard limit > 0 else { return result }
+            var runningByQueue: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT queue, COUNT(*) AS n FROM jobs WHERE state = 'running' GROUP BY queue")
+            {
+                runningByQueue[row["queue"]] = row["n"]
+            }
+            // Each queue's allowance, then the best candidates of every open queue merged
+            // by priority and age, so the global limit goes to the most urgent work.
+            var allowance: [String: Int] = [:]
+            var breakers: [String: CircuitBreaker] = [:]
+            var candidates: [Row] = []
+            for queue in try Self.queueRows(db) {
+                let name = queue.name
+                guard !queue.settings.paused else { continue }
+                var available = limit
+                if queue.settings.concurrency > 0 {
+                    available = min(available, queue.settings.concurrency - (runningByQueue[name] ?? 0))
+                }
+                guard available > 0 else { continue }
+                var breaker = queue.breaker
+                let (admission, transition) = breaker.admit(now: now)
+                if let transition {
+                    try Self.saveBreaker(db, queue: name, breaker)
+                    try Self.event(
+                        db, job: nil, queue: name, kind: "breaker_\(transition.to.rawValue)", message: transition.reason,
+                        at: now)
+                    result.transitions.append((name, transition))
+                }
+                switch admission {
+                case .none:
+                    if let until = breaker.openUntil { result.nextWake = min(result.nextWake ?? until, until) }
+                    continue
+                case .probe:
+                    available = 1
+                case .unlimited:
+                    break
+                }
+                switch PreflightGate.evaluate(
+                    command: queue.settings.preflight, status: queue.preflight, ttl: queue.settings.preflightTTL, now: now)
+                {
+                case .open:
+                    break
+                case .closed:
+                    if let expiry = queue.preflight?.expiresAt(ttl: queue.settings.preflightTTL),
+                        try Self.hasReadyJobs(db, queue: name)
+                    {
+                        result.nextWake = min(result.nextWake ?? expiry, expiry)
+                    }
+                    continue
+                case .needsCheck:
+                    if let command = queue.settings.preflight, try Self.hasReadyJobs(db, queue: name) {
+                        result.preflightsDue.append((name, command))
+                    }
+                    continue
+                }
+                allowance[name] = available
+                breakers[name] = breaker
+                candidates += try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT j.*, e.json AS env_json FROM jobs j INDEXED BY jobs_ready
+                        JOIN environments e ON e.id = j.env_id
+                        WHERE j.queue = ? AND j.state = 'queued' AND j.ready = 1
+                        ORDER BY j.priority DESC, j.id LIMIT ?
+                        """, arguments: [name, available])
+            }
+            candidates.sort { a, b in
+                let (pa, pb): (Int, Int) = (a["priority"], b["priority"])
+                let (ia, ib): (Int64, Int64) = (a["id"], b["id"])
+                return pa != pb ? pa > pb : ia < ib
+            }
+            for row in candidates where result.claimed.count < limit {
+                let queue: String = row["queue"]
+                guard let left = allowance[queue], left > 0 else { continue }
+                allowance[queue] = left - 1
                 var job = try Self.storedJob(row, attempts: [])
                 job.spec.env = try Self.decode([String: String].self, row["env_json"])
                 try Self.check(job.state, .start, id: job.id)
                 let number = job.attemptCount + 1
                 try db.execute(
-                    sql: """
-                        UPDATE jobs SET state = 'running', attempts = ?, ended_at = NULL WHERE id = ?
-                        """, arguments: [number, job.id])
+                    sql: "UPDATE jobs SET state = 'running', attempts = ?, ended_at = NULL, ready = 0 WHERE id = ?",
+                    arguments: [number, job.id])
                 try db.execute(
-                    sql: """
-                        INSERT INTO attempts (job_id, number, started_at, host) VALUES (?, ?, ?, ?)
-                        """, arguments: [job.id, number, now.timeIntervalSince1970, host])
-                claimed.append(
-                    ClaimedJob(
-                        id: job.id, attempt: number, queue: job.queue, spec: job.spec, shimPid: nil,
-                        startedAt: now))
+                    sql: "INSERT INTO attempts (job_id, number, started_at, host) VALUES (?, ?, ?, ?)",
+                    arguments: [job.id, number, stamp, host])
+                if var breaker = breakers[queue], breaker.state == .half_open {
+                    breaker.claimedProbe(job.id)
+                    breakers[queue] = breaker
+                    try Self.saveBreaker(db, queue: queue, breaker)
+                }
+                result.claimed.append(
+                    ClaimedJob(id: job.id, attempt: number, queue: queue, spec: job.spec, shimPid: nil, startedAt: now))
             }
-            return claimed
+            return result
         }
     }
 
-    public func finish(jobID: Int64, attempt: Int, outcome: AttemptOutcome, shimPid: Int32?) async throws -> StoredJob {
+    public func finish(_ ending: AttemptEnding) async throws -> FinishResult {
         try await pool.write { db in
+            let jobID = ending.jobID
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [jobID])
             else { throw StintError.jobNotFound(jobID) }
             let ended: Bool? = try Bool.fetchOne(
                 db, sql: "SELECT ended_at IS NOT NULL FROM attempts WHERE job_id = ? AND number = ?",
-                arguments: [jobID, attempt])
+                arguments: [jobID, ending.attempt])
             guard let ended else {
-                throw StintError(.notFound, "job \(jobID) has no attempt \(attempt)")
+                throw StintError(.notFound, "job \(jobID) has no attempt \(ending.attempt)")
             }
-            if !ended {
-                let state = JobState(rawValue: row["state"]) ?? .running
-                let next = try Self.check(state, outcome.event, id: jobID)
+            guard !ended else { return FinishResult(job: try Self.fetchJob(jobID, db: db)) }
+            let outcome = ending.outcome
+            let state = JobState(rawValue: row["state"]) ?? .running
+            let stopRequested: Bool = row["stop_requested"]
+            var event = outcome.event
+            var retryAt = ending.retryAt
+            if event == .fail {
+                if stopRequested {
+                    // A stop wins over a retry: the job ends cancelled, never requeued.
+                    event = .cancel
+                    retryAt = nil
+                } else if retryAt != nil {
+                    event = .reschedule
+                }
+            } else {
+                retryAt = nil
+            }
+            let next = try Self.check(state, event, id: jobID)
+            try db.execute(
+                sql: """
+                    UPDATE attempts SET ended_at = ?, exit_code = ?, signal = ?, reason = ?,
+                        message = ?, peak_rss = ?, output_bytes = ?, dropped_bytes = ?,
+                        started_at = COALESCE(?, started_at), shim_pid = COALESCE(?, shim_pid),
+                        failure_class = ?, class_reason = ?, retry_at = ?
+                    WHERE job_id = ? AND number = ?
+                    """,
+                arguments: [
+                    outcome.endedAt.timeIntervalSince1970, outcome.exitCode, outcome.signal,
+                    outcome.reason.rawValue, outcome.message, outcome.peakRssBytes,
+                    outcome.outputBytes, outcome.droppedBytes,
+                    outcome.startedAt?.timeIntervalSince1970, ending.shimPid,
+                    ending.verdict?.failureClass.rawValue, ending.verdict?.reason,
+                    retryAt?.timeIntervalSince1970, jobID, ending.attempt,
+                ])
+            let queue: String = row["queue"]
+            if let retryAt {
                 try db.execute(
-                    sql: """
-                        UPDATE attempts SET ended_at = ?, exit_code = ?, signal = ?, reason = ?,
-                            message = ?, peak_rss = ?, output_bytes = ?, dropped_bytes = ?,
-                            started_at = COALESCE(?, started_at), shim_pid = COALESCE(?, shim_pid)
-                        WHERE job_id = ? AND number = ?
-                        """,
-                    arguments: [
-                        outcome.endedAt.timeIntervalSince1970, outcome.exitCode, outcome.signal,
-                        outcome.reason.rawValue, outcome.message, outcome.peakRssBytes,
-                        outcome.outputBytes, outcome.droppedBytes,
-                        outcome.startedAt?.timeIntervalSince1970, shimPid, jobID, attempt,
-                    ])
+                    sql: "UPDATE jobs SET state = 'queued', ended_at = NULL, run_at = ?, ready = 0 WHERE id = ?",
+                    arguments: [retryAt.timeIntervalSince1970, jobID])
+                try Self.event(
+                    db, job: jobID, queue: queue, kind: "retry_scheduled",
+                    message: "attempt \(ending.attempt) failed (\(ending.verdict?.reason ?? "transient")); "
+                        + "attempt \(ending.attempt + 1) at \(RFC3339.format(retryAt))",
+                    at: outcome.endedAt)
+            } else {
                 try db.execute(
                     sql: "UPDATE jobs SET state = ?, ended_at = ? WHERE id = ?",
                     arguments: [next.rawValue, outcome.endedAt.timeIntervalSince1970, jobID])
             }
-            return try Self.fetchJob(jobID, db: db)
+            var result = FinishResult(job: try Self.fetchJob(jobID, db: db))
+            // The queue's breaker learns from every ended attempt.
+            if let queueRow = try Self.queueRows(db, name: queue).first {
+                var breaker = queueRow.breaker
+                let input: CircuitBreaker.Input
+                if next == .succeeded {
+                    input = .success
+                } else if outcome.event == .fail, let verdict = ending.verdict, verdict.failureClass == .transient {
+                    input = .transient(verdict.reason)
+                } else {
+                    input = .neutral
+                }
+                let before = breaker
+                result.transition = breaker.record(
+                    input, job: jobID, now: outcome.endedAt, settings: queueRow.settings.breaker)
+                if breaker != before { try Self.saveBreaker(db, queue: queue, breaker) }
+                if let transition = result.transition {
+                    try Self.event(
+                        db, job: jobID, queue: queue, kind: "breaker_\(transition.to.rawValue)",
+                        message: transition.reason, at: outcome.endedAt)
+                }
+            }
+            try Self.settleDependents(of: jobID, state: result.job.state, now: outcome.endedAt, db: db, into: &result)
+            return result
         }
     }
 
-    public func apply(_ event: JobEvent, to id: Int64, now: Date) async throws -> StoredJob {
+    public func apply(_ event: JobEvent, to id: Int64, now: Date) async throws -> FinishResult {
         try await pool.write { db in
             guard let stateText = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id])
             else { throw StintError.jobNotFound(id) }
@@ -191,12 +381,301 @@ public final class SQLiteJobStore: JobStore {
                 throw StintError(.conflict, "job \(id) is \(state.rawValue); cannot \(event.rawValue) it here")
             }
             let next = try Self.check(state, event, id: id)
-            let endedAt: Double? = next.isTerminal ? now.timeIntervalSince1970 : nil
-            try db.execute(
-                sql: "UPDATE jobs SET state = ?, ended_at = ?, run_at = NULL WHERE id = ?",
-                arguments: [next.rawValue, endedAt, id])
-            return try Self.fetchJob(id, db: db)
+            let stamp = now.timeIntervalSince1970
+            switch event {
+            case .cancel:
+                try db.execute(
+                    sql: "UPDATE jobs SET state = ?, ended_at = ?, ready = 0 WHERE id = ?",
+                    arguments: [next.rawValue, stamp, id])
+            case .release:
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = 'queued', ready = (pending_deps = 0 AND run_at <= ?) WHERE id = ?
+                        """, arguments: [stamp, id])
+            default:
+                // A retry runs now, without waiting for dependencies again.
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = 'queued', ended_at = NULL, run_at = ?, ready = 1, pending_deps = 0,
+                            end_reason = NULL, stop_requested = 0
+                        WHERE id = ?
+                        """, arguments: [stamp, id])
+                try db.execute(sql: "DELETE FROM job_deps WHERE job_id = ?", arguments: [id])
+            }
+            var result = FinishResult(job: try Self.fetchJob(id, db: db))
+            if next.isTerminal {
+                try Self.settleDependents(of: id, state: next, now: now, db: db, into: &result)
+            }
+            return result
         }
+    }
+
+    public func requestStop(_ id: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE jobs SET stop_requested = 1 WHERE id = ? AND state = 'running'", arguments: [id])
+        }
+    }
+
+    public func markStalled(job: Int64, attempt: Int, at: Date, line: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE attempts SET stalled_at = ?, stall_line = ?
+                    WHERE job_id = ? AND number = ? AND stalled_at IS NULL AND ended_at IS NULL
+                    """, arguments: [at.timeIntervalSince1970, line, job, attempt])
+            guard db.changesCount > 0 else { return }
+            let queue = try String.fetchOne(db, sql: "SELECT queue FROM jobs WHERE id = ?", arguments: [job])
+            try Self.event(
+                db, job: job, queue: queue, kind: "stalled",
+                message: "attempt \(attempt) is waiting at a prompt: \(line)", at: at)
+        }
+    }
+
+    /// After a job reached `state`: a success counts down its dependents' pending
+    /// dependencies (making them runnable at zero); a failure or cancellation cancels
+    /// them, and theirs in turn, naming the job that broke the chain.
+    private static func settleDependents(
+        of id: Int64, state: JobState, now: Date, db: Database, into result: inout FinishResult
+    ) throws {
+        guard state.isTerminal else { return }
+        let stamp = now.timeIntervalSince1970
+        if state == .succeeded {
+            let dependents = try Int64.fetchAll(db, sql: "SELECT job_id FROM job_deps WHERE dep_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM job_deps WHERE dep_id = ?", arguments: [id])
+            for dependent in dependents {
+                try db.execute(
+                    sql: "UPDATE jobs SET pending_deps = MAX(pending_deps - 1, 0) WHERE id = ?", arguments: [dependent])
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET ready = (run_at <= ?)
+                        WHERE id = ? AND pending_deps = 0 AND state = 'queued'
+                        """, arguments: [stamp, dependent])
+                if db.changesCount > 0 { result.unblocked.append(dependent) }
+            }
+            return
+        }
+        var frontier: [(Int64, String)] = [(id, state == .cancelled ? "was cancelled" : "failed")]
+        while let (broken, how) = frontier.popLast() {
+            let dependents = try Int64.fetchAll(
+                db, sql: "SELECT job_id FROM job_deps WHERE dep_id = ?", arguments: [broken])
+            try db.execute(sql: "DELETE FROM job_deps WHERE dep_id = ?", arguments: [broken])
+            for dependent in dependents {
+                let reason = "dependency \(broken) \(how)"
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = 'cancelled', ended_at = ?, ready = 0, pending_deps = 0, end_reason = ?
+                        WHERE id = ? AND state IN ('held', 'queued')
+                        """, arguments: [stamp, reason, dependent])
+                guard db.changesCount > 0 else { continue }
+                try db.execute(sql: "DELETE FROM job_deps WHERE job_id = ?", arguments: [dependent])
+                let queue = try String.fetchOne(db, sql: "SELECT queue FROM jobs WHERE id = ?", arguments: [dependent])
+                try event(db, job: dependent, queue: queue, kind: "dependency_failed", message: reason, at: now)
+                result.cascaded.append(dependent)
+                frontier.append((dependent, "was cancelled"))
+            }
+        }
+    }
+
+    // MARK: - Queues and events
+
+    public func queues(now: Date) async throws -> [QueueView] {
+        try await pool.read { db in
+            var counts: [String: [String: Int]] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT queue, state, COUNT(*) AS n FROM jobs
+                    WHERE state IN ('held', 'queued', 'running') GROUP BY queue, state
+                    """)
+            {
+                counts[row["queue"], default: [:]][row["state"]] = row["n"]
+            }
+            return try Self.queueRows(db).map { $0.view(counts: counts[$0.name] ?? [:], now: now) }
+        }
+    }
+
+    public func updateQueue(_ name: String, _ update: QueueUpdate, now: Date) async throws -> QueueView {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO queues (name, created_at) VALUES (?, ?)",
+                arguments: [name, now.timeIntervalSince1970])
+            guard let current = try Self.queueRows(db, name: name).first else {
+                throw StintError(.internal, "queue \(name) vanished")
+            }
+            let settings = update.applied(to: current.settings)
+            let preflightChanged = settings.preflight != current.settings.preflight
+            try db.execute(
+                sql: """
+                    UPDATE queues SET concurrency = ?, paused = ?, breaker_threshold = ?, breaker_pause = ?,
+                        preflight = ?, preflight_ttl = ?
+                    WHERE name = ?
+                    """,
+                arguments: [
+                    settings.concurrency, settings.paused, settings.breaker.threshold, settings.breaker.pause,
+                    settings.preflight, settings.preflightTTL, name,
+                ])
+            if preflightChanged {
+                // A new command has no result yet.
+                try db.execute(
+                    sql: """
+                        UPDATE queues SET preflight_passed = NULL, preflight_checked_at = NULL, preflight_reason = NULL
+                        WHERE name = ?
+                        """, arguments: [name])
+            }
+            if settings.breaker.threshold == 0, current.breaker.state != .closed {
+                // Turning the breaker off closes it.
+                try Self.saveBreaker(db, queue: name, CircuitBreaker())
+                try Self.event(
+                    db, job: nil, queue: name, kind: "breaker_closed", message: "the breaker was turned off", at: now)
+            }
+            if update.paused != nil, update.paused != current.settings.paused {
+                try Self.event(
+                    db, job: nil, queue: name, kind: settings.paused ? "queue_paused" : "queue_resumed",
+                    message: settings.paused ? "paused" : "resumed", at: now)
+            }
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT state, COUNT(*) AS n FROM jobs
+                    WHERE queue = ? AND state IN ('held', 'queued', 'running') GROUP BY state
+                    """, arguments: [name])
+            {
+                counts[row["state"]] = row["n"]
+            }
+            guard let stored = try Self.queueRows(db, name: name).first else {
+                throw StintError(.internal, "queue \(name) vanished")
+            }
+            return stored.view(counts: counts, now: now)
+        }
+    }
+
+    public func recordPreflight(queue: String, status: PreflightStatus) async throws {
+        try await pool.write { db in
+            let previous = try Bool.fetchOne(
+                db, sql: "SELECT preflight_passed FROM queues WHERE name = ?", arguments: [queue])
+            try db.execute(
+                sql: """
+                    UPDATE queues SET preflight_passed = ?, preflight_checked_at = ?, preflight_reason = ?
+                    WHERE name = ?
+                    """,
+                arguments: [status.passed, status.checkedAt.timeIntervalSince1970, status.reason, queue])
+            if previous != status.passed {
+                try Self.event(
+                    db, job: nil, queue: queue, kind: status.passed ? "preflight_passed" : "preflight_failed",
+                    message: status.passed ? "preflight passed" : "preflight failed: \(status.reason ?? "")",
+                    at: status.checkedAt)
+            }
+        }
+    }
+
+    public func events(job: Int64?, queue: String?, limit: Int) async throws -> [EventView] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments = StatementArguments()
+            if let job {
+                clauses.append("job_id = ?")
+                arguments += [job]
+            }
+            if let queue {
+                clauses.append("queue = ?")
+                arguments += [queue]
+            }
+            arguments += [max(0, limit)]
+            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM (SELECT * FROM events \(whereSQL) ORDER BY id DESC LIMIT ?) ORDER BY id",
+                arguments: arguments)
+            return rows.map { row in
+                EventView(
+                    id: row["id"], at: Date(timeIntervalSince1970: row["at"]), job: row["job_id"], queue: row["queue"],
+                    kind: row["kind"], message: row["message"])
+            }
+        }
+    }
+
+    public func addEvent(job: Int64?, queue: String?, kind: String, message: String, at: Date) async throws {
+        try await pool.write { db in
+            try Self.event(db, job: job, queue: queue, kind: kind, message: message, at: at)
+        }
+    }
+
+    private static func event(_ db: Database, job: Int64?, queue: String?, kind: String, message: String, at: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO events (at, job_id, queue, kind, message) VALUES (?, ?, ?, ?, ?)",
+            arguments: [at.timeIntervalSince1970, job, queue, kind, message])
+    }
+
+    private static func hasReadyJobs(_ db: Database, queue: String) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_ready WHERE queue = ? AND state = 'queued' AND ready = 1)
+                """, arguments: [queue]) ?? false
+    }
+
+    /// One row of `queues`, decoded.
+    private struct QueueRow {
+        var name: String
+        var settings: QueueSettings
+        var breaker: CircuitBreaker
+        var preflight: PreflightStatus?
+
+        init(_ row: Row) {
+            name = row["name"]
+            settings = QueueSettings(
+                concurrency: row["concurrency"], paused: row["paused"],
+                breaker: CircuitBreaker.Settings(threshold: row["breaker_threshold"], pause: row["breaker_pause"]),
+                preflight: row["preflight"], preflightTTL: row["preflight_ttl"])
+            let until: Double? = row["breaker_until"]
+            breaker = CircuitBreaker(
+                state: CircuitBreaker.State(rawValue: row["breaker_state"]) ?? .closed, streak: row["breaker_streak"],
+                openUntil: until.map(Date.init(timeIntervalSince1970:)), probeJob: row["breaker_probe"])
+            let passed: Bool? = row["preflight_passed"]
+            let checked: Double? = row["preflight_checked_at"]
+            if let passed, let checked {
+                preflight = PreflightStatus(
+                    passed: passed, checkedAt: Date(timeIntervalSince1970: checked), reason: row["preflight_reason"])
+            }
+        }
+
+        func view(counts: [String: Int], now: Date) -> QueueView {
+            let preflightView = settings.preflight.map { command in
+                PreflightView(
+                    command: command, ttl: settings.preflightTTL,
+                    status: preflight.map { $0.passed ? "passed" : "failed" } ?? "unchecked",
+                    checkedAt: preflight?.checkedAt, reason: preflight?.reason)
+            }
+            return QueueView(
+                name: name, concurrency: settings.concurrency, paused: settings.paused,
+                running: counts["running"] ?? 0, queued: counts["queued"] ?? 0, held: counts["held"] ?? 0,
+                breaker: BreakerView(
+                    state: breaker.state, threshold: settings.breaker.threshold, pause: settings.breaker.pause,
+                    streak: breaker.streak, openUntil: breaker.openUntil, secondsLeft: breaker.secondsLeft(now: now),
+                    probeJob: breaker.probeJob),
+                preflight: preflightView)
+        }
+    }
+
+    private static func queueRows(_ db: Database, name: String? = nil) throws -> [QueueRow] {
+        let rows =
+            if let name {
+                try Row.fetchAll(db, sql: "SELECT * FROM queues WHERE name = ?", arguments: [name])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM queues ORDER BY name")
+            }
+        return rows.map(QueueRow.init)
+    }
+
+    private static func saveBreaker(_ db: Database, queue: String, _ breaker: CircuitBreaker) throws {
+        try db.execute(
+            sql: """
+                UPDATE queues SET breaker_state = ?, breaker_streak = ?, breaker_until = ?, breaker_probe = ?
+                WHERE name = ?
+                """,
+            arguments: [
+                breaker.state.rawValue, breaker.streak, breaker.openUntil?.timeIntervalSince1970, breaker.probeJob, queue,
+            ])
     }
 
     public func runningAttempts() async throws -> [ClaimedJob] {
@@ -230,6 +709,7 @@ public final class SQLiteJobStore: JobStore {
                     hint: "stop it first with `stint stop \(id)`")
             }
             try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM events WHERE job_id = ?", arguments: [id])
             try Self.dropUnusedEnvironments(db)
         }
     }
@@ -242,6 +722,7 @@ public final class SQLiteJobStore: JobStore {
                     DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND ended_at <= ?
                     RETURNING id
                     """, arguments: [cutoff.timeIntervalSince1970])
+            try db.execute(sql: "DELETE FROM events WHERE at <= ?", arguments: [cutoff.timeIntervalSince1970])
             try Self.dropUnusedEnvironments(db)
             return ids.sorted()
         }
@@ -290,17 +771,26 @@ public final class SQLiteJobStore: JobStore {
     private static func storedJob(_ row: Row, attempts: [StoredAttempt]) throws -> StoredJob {
         let argv = try decode([String].self, row["argv"])
         let shell: String? = row["shell"]
+        let retryOn: String? = row["retry_on"]
+        let after: String? = row["after"]
+        let queue: String = row["queue"]
         let spec = JobSpec(
             argv: shell == nil ? argv : nil, shell: shell, cwd: row["cwd"], env: [:],
             labels: try decode([String: String].self, row["labels"]), session: row["session"],
-            timeout: row["timeout"], outputCap: row["output_cap"],
-            hold: nil)
+            timeout: row["timeout"], outputCap: row["output_cap"], hold: nil,
+            queue: queue, priority: row["priority"], after: try after.map { try decode([Int64].self, $0) },
+            unique: row["unique_key"], retries: row["retries"],
+            retryOn: try retryOn.map { try decode([Int].self, $0) }, transientPattern: row["transient_pattern"],
+            backoffMin: row["backoff_min"], backoffMax: row["backoff_max"], stallAfter: row["stall_after"])
         let endedAt: Double? = row["ended_at"]
+        let runAt: Double? = row["run_at"]
         return StoredJob(
-            id: row["id"], state: JobState(rawValue: row["state"]) ?? .failed, queue: row["queue"],
+            id: row["id"], state: JobState(rawValue: row["state"]) ?? .failed, queue: queue,
             spec: spec, createdAt: Date(timeIntervalSince1970: row["created_at"]),
             endedAt: endedAt.map(Date.init(timeIntervalSince1970:)), attemptCount: row["attempts"],
-            attempts: attempts)
+            attempts: attempts, priority: row["priority"], runAt: runAt.map(Date.init(timeIntervalSince1970:)),
+            pendingDependencies: row["pending_deps"], endReason: row["end_reason"],
+            stopRequested: row["stop_requested"])
     }
 
     private static func storedAttempt(_ row: Row) throws -> StoredAttempt {
@@ -319,10 +809,17 @@ public final class SQLiteJobStore: JobStore {
                 outputBytes: row[prefix + "output_bytes"], droppedBytes: row[prefix + "dropped_bytes"],
                 message: row[prefix + "message"])
         }
+        let failureClass: String? = row[prefix + "failure_class"]
+        let classReason: String? = row[prefix + "class_reason"]
+        let retryAt: Double? = row[prefix + "retry_at"]
+        let stalledAt: Double? = row[prefix + "stalled_at"]
         return StoredAttempt(
             number: row[prefix + "number"],
             startedAt: Date(timeIntervalSince1970: row[prefix + "started_at"]),
-            host: row[prefix + "host"], shimPid: row[prefix + "shim_pid"], outcome: outcome)
+            host: row[prefix + "host"], shimPid: row[prefix + "shim_pid"], outcome: outcome,
+            verdict: failureClass.flatMap(FailureClass.init(rawValue:)).map { FailureVerdict($0, classReason ?? "") },
+            retryAt: retryAt.map(Date.init(timeIntervalSince1970:)),
+            stalledAt: stalledAt.map(Date.init(timeIntervalSince1970:)), stallLine: row[prefix + "stall_line"])
     }
 
     private static func json<T: Encodable>(_ value: T) throws -> String {

@@ -54,6 +54,74 @@ enum SQLiteMigrations {
                     CREATE INDEX attempts_running ON attempts (job_id) WHERE ended_at IS NULL;
                     """)
         }
+        migrator.registerMigration("v2-queues-retries-dependencies") { db in
+            // `ready` separates queued jobs that may run now from those waiting for their
+            // run_at or their dependencies, so the claim reads only the first kind through
+            // `jobs_ready` and stays O(log n) however many jobs wait.
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN ready INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE jobs ADD COLUMN pending_deps INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE jobs ADD COLUMN after TEXT;
+                    ALTER TABLE jobs ADD COLUMN unique_key TEXT;
+                    ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE jobs ADD COLUMN retry_on TEXT;
+                    ALTER TABLE jobs ADD COLUMN transient_pattern TEXT;
+                    ALTER TABLE jobs ADD COLUMN backoff_min REAL;
+                    ALTER TABLE jobs ADD COLUMN backoff_max REAL;
+                    ALTER TABLE jobs ADD COLUMN stall_after REAL;
+                    ALTER TABLE jobs ADD COLUMN end_reason TEXT;
+                    ALTER TABLE jobs ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;
+                    UPDATE jobs SET run_at = created_at WHERE run_at IS NULL;
+                    DROP INDEX jobs_runnable;
+                    CREATE INDEX jobs_ready ON jobs (queue, priority DESC, id) WHERE state = 'queued' AND ready = 1;
+                    CREATE INDEX jobs_waiting ON jobs (run_at) WHERE state = 'queued' AND ready = 0 AND pending_deps = 0;
+                    CREATE INDEX jobs_running ON jobs (queue) WHERE state = 'running';
+                    CREATE INDEX jobs_queue_state ON jobs (queue, state);
+                    CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)
+                        WHERE unique_key IS NOT NULL AND state IN ('held', 'queued', 'running');
+                    CREATE TABLE job_deps (
+                        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                        dep_id INTEGER NOT NULL,
+                        PRIMARY KEY (job_id, dep_id)
+                    );
+                    CREATE INDEX job_deps_dep ON job_deps (dep_id);
+                    ALTER TABLE attempts ADD COLUMN failure_class TEXT;
+                    ALTER TABLE attempts ADD COLUMN class_reason TEXT;
+                    ALTER TABLE attempts ADD COLUMN retry_at REAL;
+                    ALTER TABLE attempts ADD COLUMN stalled_at REAL;
+                    ALTER TABLE attempts ADD COLUMN stall_line TEXT;
+                    CREATE TABLE queues (
+                        name TEXT PRIMARY KEY,
+                        concurrency INTEGER NOT NULL DEFAULT 0,
+                        paused INTEGER NOT NULL DEFAULT 0,
+                        breaker_threshold INTEGER NOT NULL DEFAULT 0,
+                        breaker_pause REAL NOT NULL DEFAULT 60,
+                        breaker_state TEXT NOT NULL DEFAULT 'closed',
+                        breaker_streak INTEGER NOT NULL DEFAULT 0,
+                        breaker_until REAL,
+                        breaker_probe INTEGER,
+                        preflight TEXT,
+                        preflight_ttl REAL NOT NULL DEFAULT 30,
+                        preflight_passed INTEGER,
+                        preflight_checked_at REAL,
+                        preflight_reason TEXT,
+                        created_at REAL NOT NULL
+                    );
+                    INSERT INTO queues (name, created_at) SELECT DISTINCT queue, MIN(created_at) FROM jobs GROUP BY queue;
+                    INSERT OR IGNORE INTO queues (name, created_at) VALUES ('default', strftime('%s', 'now'));
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at REAL NOT NULL,
+                        job_id INTEGER,
+                        queue TEXT,
+                        kind TEXT NOT NULL,
+                        message TEXT NOT NULL
+                    );
+                    CREATE INDEX events_job ON events (job_id) WHERE job_id IS NOT NULL;
+                    CREATE INDEX events_queue ON events (queue, id) WHERE queue IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

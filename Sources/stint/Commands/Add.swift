@@ -11,7 +11,13 @@ struct Add: ParsableCommand {
             stint add [options] 'shell string'   run with /bin/sh -c
             stint add --from FILE|-              one job per line: a shell string, or an NDJSON \
             object with the fields of the flags (command or argv, cwd, env, labels, session, \
-            timeout, output_cap, hold); all in one transaction, ids printed one per line.
+            timeout, output_cap, hold, queue, priority, delay, at, after, unique, retries, \
+            retry_on, transient_pattern, backoff, stall_after); all in one transaction, ids \
+            printed one per line.
+
+            Retries: only transient failures are retried — timeouts, lost jobs, launch \
+            errors, signals from outside, exit 75 (EX_TEMPFAIL), and what --retry-on and \
+            --transient-pattern add. Other non-zero exits are permanent.
 
             The job runs with the current directory and environment as captured now, plus \
             STINT_JOB_ID, STINT_ATTEMPT and STINT_QUEUE.
@@ -51,7 +57,8 @@ struct Add: ParsableCommand {
         }
         let yieldSeconds = try yieldAfter.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--yield") }
         let client = CLIEnvironment.client
-        let ids = try client.add(specs)
+        let response = try client.add(specs)
+        let ids = response.ids
         if let only = ids.first, ids.count == 1, wait || follow || yieldSeconds != nil {
             if follow || yieldSeconds != nil, global.output == .text {
                 output.note("job \(only) queued")
@@ -59,10 +66,14 @@ struct Add: ParsableCommand {
             try JobCompletion(client: client, output: output).finish(
                 only, follow: follow || yieldSeconds != nil, yieldAfter: yieldSeconds)
         }
-        output.emit(AddResponse(ids: ids), ndjson: ids.map { ["id": $0] }) {
+        output.emit(response, ndjson: ids.map { AddRow(id: $0, duplicate: response.duplicates.contains($0)) }) {
             if printID || from != nil { return ids.map(String.init).joined(separator: "\n") }
-            let state = job.hold ? "held" : "queued"
-            return ids.map { "job \($0) \(state)" }.joined(separator: "\n")
+            return ids.indices.map { index in
+                let id = ids[index]
+                if response.duplicates.contains(id) { return "job \(id) already exists (duplicate unique key)" }
+                let state = index < response.states.count ? response.states[index].rawValue : (job.hold ? "held" : "queued")
+                return "job \(id) \(state)"
+            }.joined(separator: "\n")
         }
     }
 }
@@ -82,7 +93,7 @@ struct Run: ParsableCommand {
         }
         let spec = try job.spec(argv: command.argv.isEmpty ? nil : command.argv, shell: command.shell)
         let client = CLIEnvironment.client
-        guard let id = try client.add([spec]).first else { throw StintError(.internal, "the daemon returned no id") }
+        guard let id = try client.add([spec]).ids.first else { throw StintError(.internal, "the daemon returned no id") }
         try JobCompletion(client: client, output: Output(format: global.output)).finish(id, follow: true, yieldAfter: nil)
     }
 }
@@ -112,4 +123,10 @@ struct JobCompletion {
         output.note(WaitSummary.line(job))
         throw CLIExit(status: code)
     }
+}
+
+/// One line of `add -o ndjson`.
+private struct AddRow: Encodable {
+    var id: Int64
+    var duplicate: Bool
 }

@@ -15,6 +15,25 @@ enum BatchFile {
         var timeout: Flexible?
         var outputCap: Flexible?
         var hold: Bool?
+        var queue: String?
+        var priority: Int?
+        var delay: Flexible?
+        var at: String?
+        var after: [Int64]?
+        var unique: String?
+        var retries: Int?
+        var retryOn: [Int]?
+        var transientPattern: String?
+        var backoff: String?
+        var stallAfter: Flexible?
+    }
+
+    private static func seconds(_ value: Flexible?, _ field: String) throws(StintError) -> Double? {
+        switch value {
+        case .number(let seconds): return seconds
+        case .text(let text): return try ValueParsing.duration(text, flag: field)
+        case nil: return nil
+        }
     }
 
     private enum Flexible: Decodable {
@@ -62,11 +81,7 @@ enum BatchFile {
                 spec.env.merge(object.env ?? [:]) { $1 }
                 spec.labels.merge(object.labels ?? object.label ?? [:]) { $1 }
                 if let session = object.session { spec.session = session }
-                switch object.timeout {
-                case .number(let seconds): spec.timeout = seconds
-                case .text(let text): spec.timeout = try ValueParsing.duration(text, flag: "timeout")
-                case nil: break
-                }
+                if let timeout = try seconds(object.timeout, "timeout") { spec.timeout = timeout }
                 switch object.outputCap {
                 case .number(let bytes):
                     guard let exact = Int64(exactly: bytes.rounded(.up)) else {
@@ -77,6 +92,19 @@ enum BatchFile {
                 case nil: break
                 }
                 if let hold = object.hold { spec.hold = hold ? true : nil }
+                if let queue = object.queue { spec.queue = queue }
+                if let priority = object.priority { spec.priority = priority }
+                if let delay = try seconds(object.delay, "delay") { spec.delay = delay; spec.runAt = nil }
+                if let at = object.at { spec.runAt = try ValueParsing.moment(at, flag: "at"); spec.delay = nil }
+                if let after = object.after { spec.after = after }
+                if let unique = object.unique { spec.unique = unique }
+                if let retries = object.retries { spec.retries = retries }
+                if let retryOn = object.retryOn { spec.retryOn = retryOn }
+                if let pattern = object.transientPattern { spec.transientPattern = pattern }
+                if let backoff = object.backoff {
+                    (spec.backoffMin, spec.backoffMax) = try ValueParsing.backoff(backoff, flag: "backoff")
+                }
+                if let stallAfter = try seconds(object.stallAfter, "stall_after") { spec.stallAfter = stallAfter }
                 try spec.validate()
                 specs.append(spec)
             } catch let error as StintError {

@@ -23,7 +23,12 @@ struct DaemonRun: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
+    var retention: String = "7d"
+
     func run() throws {
+        let retentionSeconds = try ValueParsing.duration(retention, flag: "--retention")
+        guard retentionSeconds >= 0 else { throw StintError(.usage, "--retention must not be negative") }
         guard parallel >= 1 else { throw StintError(.usage, "--parallel must be at least 1") }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else { throw StintError(.usage, "unknown log level: \(logLevel)", hint: levels.joined(separator: ", ")) }
@@ -33,7 +38,7 @@ struct DaemonRun: ParsableCommand {
         guard access(daemon, X_OK) == 0 else {
             throw StintError(.unavailable, "cannot find \(daemon)", hint: "build it with `swift build --product stint-daemon`")
         }
-        let arguments = [daemon, "--parallel", String(parallel), "--log-level", logLevel]
+        let arguments = [daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention]
         var argv = arguments.map { strdup($0) } + [nil]
         execv(daemon, &argv)
         throw StintError(.unavailable, "cannot run \(daemon): \(String(cString: strerror(errno)))")

@@ -25,6 +25,39 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Add the job held: it runs only after `stint release ID`.")
     var hold = false
 
+    @Option(help: "Queue to run in (default: default). A new name creates the queue with default settings.")
+    var queue: String?
+
+    @Option(help: "Higher runs first, then oldest first (default 0).")
+    var priority: Int?
+
+    @Option(help: ArgumentHelp("Run no earlier than DUR from now (e.g. 30s, 10m).", valueName: "DUR"))
+    var delay: String?
+
+    @Option(help: ArgumentHelp("Run no earlier than TIME: 18:30, 2026-11-21 18:30 (local) or RFC 3339.", valueName: "TIME"))
+    var at: String?
+
+    @Option(help: ArgumentHelp("Run only after these jobs succeeded; if one fails or is cancelled, this job is cancelled.", valueName: "ID,…"))
+    var after: [String] = []
+
+    @Option(help: ArgumentHelp("While a job with KEY is held, queued or running, return its id instead of adding another.", valueName: "KEY"))
+    var unique: String?
+
+    @Option(help: "Retries after the first attempt, for transient failures only (default 0).")
+    var retries: Int?
+
+    @Option(name: .customLong("retry-on"), help: ArgumentHelp("Exit codes that are transient besides 75 (EX_TEMPFAIL).", valueName: "CODES"))
+    var retryOn: String?
+
+    @Option(name: .customLong("transient-pattern"), help: ArgumentHelp("A failure whose last 50 output lines match REGEX is transient.", valueName: "REGEX"))
+    var transientPattern: String?
+
+    @Option(help: ArgumentHelp("Retry delays: exponential from MIN, doubling, at most MAX, with jitter (default 1s..5m).", valueName: "MIN..MAX"))
+    var backoff: String?
+
+    @Option(name: .customLong("stall-after"), help: ArgumentHelp("Flag the job stalled when its output has not grown for DUR and ends at a prompt (default 45s; 0: off).", valueName: "DUR"))
+    var stallAfter: String?
+
     /// A spec with these options for `argv` or `shell`.
     func spec(argv: [String]?, shell: String?) throws(StintError) -> JobSpec {
         var environment = CLIEnvironment.capturedEnvironment
@@ -40,7 +73,18 @@ struct JobOptions: ParsableArguments {
                 return seconds
             },
             outputCap: try outputCap.map { text throws(StintError) in try ValueParsing.size(text, flag: "--output-cap") },
-            hold: hold ? true : nil)
+            hold: hold ? true : nil, queue: queue, priority: priority,
+            runAt: try at.map { text throws(StintError) in try ValueParsing.moment(text, flag: "--at") },
+            delay: try delay.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--delay") },
+            after: after.isEmpty ? nil : try ValueParsing.ids(after), unique: unique, retries: retries,
+            retryOn: try retryOn.map { text throws(StintError) in try ValueParsing.exitCodes(text, flag: "--retry-on") },
+            transientPattern: transientPattern,
+            backoffMin: try backoffRange?.0, backoffMax: try backoffRange?.1,
+            stallAfter: try stallAfter.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--stall-after") })
+    }
+
+    private var backoffRange: (Double, Double)? {
+        get throws(StintError) { try backoff.map { text throws(StintError) in try ValueParsing.backoff(text, flag: "--backoff") } }
     }
 
     private func resolvedDirectory() throws(StintError) -> String {

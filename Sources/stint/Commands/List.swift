@@ -40,15 +40,17 @@ struct List: ParsableCommand {
     private func render(_ jobs: [JobView]) -> String {
         guard !jobs.isEmpty else { return "no jobs" }
         let palette = Palette.stdout
-        var table = Table(header: ["ID", "STATE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"])
+        var table = Table(header: ["ID", "STATE", "QUEUE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"])
         let width = terminalWidth()
         for job in jobs {
             let exit = job.waitCode.map { code in job.reason == .exited ? "\(code)" : "\(code)*" } ?? ""
             let labels = job.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             let command = job.command.replacingOccurrences(of: "\n", with: " ").truncated(to: max(20, width - 50 - labels.count))
+            let state = JobText.stateLabel(job)
             table.rows.append([
                 ("\(job.id)", "\(job.id)"),
-                (job.state.rawValue, palette.state(job.state.rawValue, job.state)),
+                (state, palette.state(state, job.state)),
+                (job.queue, palette.dim(job.queue)),
                 (exit, exit),
                 (job.duration.map(JobText.duration) ?? "", job.duration.map(JobText.duration) ?? ""),
                 (JobText.age(job.createdAt), palette.dim(JobText.age(job.createdAt))),
@@ -84,6 +86,29 @@ struct Show: ParsableCommand {
             ("queue", job.queue),
         ]
         if let outcome = JobText.outcome(job) { lines.append(("outcome", outcome)) }
+        if let failureClass = job.failureClass {
+            lines.append(("failure", "\(failureClass.rawValue): \(job.classReason ?? "")"))
+        }
+        if let reason = job.endReason { lines.append(("why", reason)) }
+        if let stalledAt = job.stalledAt {
+            lines.append(("stalled", "since \(RFC3339.format(stalledAt)) at the prompt: \(job.stallLine ?? "")"))
+        }
+        if job.stopDeferred == true {
+            lines.append(("stop", "deferred: a critical section (`stint critical`) is running; the stop follows when it ends"))
+        } else if job.stopRequested == true {
+            lines.append(("stop", "requested; the job is being terminated"))
+        }
+        if job.priority != 0 { lines.append(("priority", "\(job.priority)")) }
+        if let runAt = job.runAt { lines.append(("run at", RFC3339.format(runAt))) }
+        if let after = job.after, !after.isEmpty {
+            var text = after.map(String.init).joined(separator: ",")
+            if let waiting = job.waitingFor { text += " (\(waiting) not succeeded yet)" }
+            lines.append(("after", text))
+        }
+        if let unique = job.unique { lines.append(("unique", unique)) }
+        if job.retries > 0 {
+            lines.append(("retries", "\(job.retries) (attempt \(job.attempts) of at most \(job.retries + 1))"))
+        }
         if let code = job.waitCode { lines.append(("wait code", "\(code)")) }
         if let session = job.session { lines.append(("session", session)) }
         if !job.labels.isEmpty {
@@ -104,7 +129,13 @@ struct Show: ParsableCommand {
             if let rss = attempt.peakRssBytes { parts.append("peak rss \(ByteSizeParser.format(rss))") }
             if let bytes = attempt.outputBytes { parts.append("output \(ByteSizeParser.format(bytes))") }
             if let dropped = attempt.droppedBytes, dropped > 0 { parts.append("dropped \(ByteSizeParser.format(dropped))") }
+            if let failureClass = attempt.failureClass { parts.append(failureClass.rawValue) }
             text += "\n" + parts.joined(separator: ", ")
+            if let reason = attempt.classReason { text += "\n  " + reason }
+            if let retryAt = attempt.retryAt { text += "\n  retried at \(RFC3339.format(retryAt))" }
+            if let stalledAt = attempt.stalledAt {
+                text += "\n  stalled at \(RFC3339.format(stalledAt)): \(attempt.stallLine ?? "")"
+            }
             if let message = attempt.message { text += "\n  " + message }
         }
         return text

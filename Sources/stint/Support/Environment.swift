@@ -69,6 +69,38 @@ enum ValueParsing {
         return result
     }
 
+    /// `MIN..MAX` durations, such as `1s..5m`.
+    static func backoff(_ text: String, flag: String) throws(StintError) -> (Double, Double) {
+        let parts = text.components(separatedBy: "..")
+        guard parts.count == 2, let low = DurationParser.seconds(parts[0]), let high = DurationParser.seconds(parts[1])
+        else {
+            throw StintError(.usage, "invalid value for \(flag): '\(text)'", hint: "use MIN..MAX, for example 1s..5m")
+        }
+        return (low, high)
+    }
+
+    /// A comma-separated list of exit codes, such as `3,75`.
+    static func exitCodes(_ text: String, flag: String) throws(StintError) -> [Int] {
+        var codes: [Int] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let code = Int(part.trimmingCharacters(in: .whitespaces)), (1...255).contains(code) else {
+                throw StintError(.usage, "invalid exit code for \(flag): '\(part)'", hint: "use codes from 1 to 255, such as 3,75")
+            }
+            codes.append(code)
+        }
+        return codes
+    }
+
+    /// A moment for `--at`.
+    static func moment(_ text: String, flag: String) throws(StintError) -> Date {
+        guard let date = TimeParser.date(text, now: Date()) else {
+            throw StintError(
+                .usage, "invalid time for \(flag): '\(text)'",
+                hint: "use 18:30, 2026-11-21 18:30 (local time) or 2026-11-21T17:30:00Z")
+        }
+        return date
+    }
+
     static func signal(_ text: String) throws(StintError) -> Int32 {
         if let number = Int32(text), number > 0, number < 65 { return number }
         let names: [String: Int32] = [

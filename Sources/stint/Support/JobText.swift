@@ -17,6 +17,19 @@ enum WaitSummary {
 }
 
 enum JobText {
+    /// The state as `ls` shows it: `running (stalled)`, `queued (in 12s)`, `queued (after 2)`.
+    static func stateLabel(_ job: JobView) -> String {
+        var label = job.state.rawValue
+        if job.stalledAt != nil { label += " (stalled)" }
+        if job.stopDeferred == true { label += " (stop deferred)" }
+        if let waiting = job.waitingFor, waiting > 0 {
+            label += " (after \(waiting))"
+        } else if let runAt = job.runAt {
+            label += " (in \(duration(max(0, runAt.timeIntervalSinceNow))))"
+        }
+        return label
+    }
+
     /// `exit 3`, `signal 9`, `timeout`, `lost`, … for an ended job.
     static func outcome(_ job: JobView) -> String? {
         switch job.reason {

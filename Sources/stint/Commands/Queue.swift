@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import StintCore
+
+struct QueueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue",
+        abstract: "List, pause, resume and configure queues.",
+        discussion: """
+            A queue has a concurrency limit, a pause switch, a circuit breaker and an optional \
+            preflight command. `add --queue NAME` creates a queue with the defaults: no limit \
+            beyond the daemon's --parallel, not paused, breaker off (threshold 0; pause 60s \
+            once a threshold is set), no preflight (TTL 30s once one is set).
+            """,
+        subcommands: [QueueList.self, QueuePause.self, QueueResume.self, QueueSet.self],
+        defaultSubcommand: QueueList.self)
+}
+
+struct QueueList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls", abstract: "Show every queue: running and queued counts, pause, breaker, preflight.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let queues = try CLIEnvironment.client.queues()
+        Output(format: global.output).emit(queues, ndjson: queues) { Self.render(queues) }
+    }
+
+    static func render(_ queues: [QueueView]) -> String {
+        guard !queues.isEmpty else { return "no queues" }
+        let palette = Palette.stdout
+        var table = Table(header: ["QUEUE", "RUNNING", "QUEUED", "HELD", "LIMIT", "PAUSED", "BREAKER", "PREFLIGHT"])
+        for queue in queues {
+            let breaker = breakerText(queue.breaker)
+            let preflight = preflightText(queue.preflight)
+            table.rows.append([
+                (queue.name, queue.name),
+                ("\(queue.running)", "\(queue.running)"),
+                ("\(queue.queued)", "\(queue.queued)"),
+                ("\(queue.held)", "\(queue.held)"),
+                (queue.concurrency == 0 ? "-" : "\(queue.concurrency)", queue.concurrency == 0 ? "-" : "\(queue.concurrency)"),
+                (queue.paused ? "yes" : "no", queue.paused ? palette.bold("yes") : "no"),
+                (breaker, breaker),
+                (preflight, preflight),
+            ])
+        }
+        return table.render(palette: palette, width: terminalWidth())
+    }
+
+    static func breakerText(_ breaker: BreakerView) -> String {
+        guard breaker.threshold > 0 || breaker.state != .closed else { return "off" }
+        switch breaker.state {
+        case .closed:
+            return "closed (\(breaker.streak)/\(breaker.threshold))"
+        case .open:
+            return "open, \(JobText.duration(breaker.secondsLeft ?? 0)) left"
+        case .half_open:
+            return breaker.probeJob.map { "half-open, probing with job \($0)" } ?? "half-open"
+        }
+    }
+
+    static func preflightText(_ preflight: PreflightView?) -> String {
+        guard let preflight else { return "-" }
+        switch preflight.status {
+        case "failed": return "failing: \(preflight.reason ?? "")".truncated(to: 60)
+        default: return preflight.status
+        }
+    }
+}
+
+struct QueuePause: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pause", abstract: "Stop claiming jobs from queues (creating them); running jobs go on.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Queue names.")
+    var names: [String] = []
+
+    func run() throws {
+        try QueueSwitch.apply(names, paused: true, format: global.output)
+    }
+}
+
+struct QueueResume: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Let paused queues claim jobs again.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Queue names.")
+    var names: [String] = []
+
+    func run() throws {
+        try QueueSwitch.apply(names, paused: false, format: global.output)
+    }
+}
+
+enum QueueSwitch {
+    static func apply(_ names: [String], paused: Bool, format: OutputFormat) throws {
+        guard !names.isEmpty else { throw StintError(.usage, "no queue name given") }
+        for name in names { try QueueName.validate(name) }
+        let client = CLIEnvironment.client
+        let views = try names.map { try client.updateQueue($0, QueueUpdate(paused: paused)) }
+        Output(format: format).emit(views, ndjson: views) {
+            views.map { "queue \($0.name) \(paused ? "paused" : "resumed")" }.joined(separator: "\n")
+        }
+    }
+}
+
+struct QueueSet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Change a queue's settings (creating it); unnamed settings keep their values.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The queue name.")
+    var name: String
+
+    @Option(help: "The most jobs of this queue running at once (0: no limit beyond the daemon's --parallel).")
+    var concurrency: Int?
+
+    @Option(name: .customLong("breaker-threshold"), help: "Consecutive transient failures that open the breaker (0: off).")
+    var breakerThreshold: Int?
+
+    @Option(name: .customLong("breaker-pause"), help: ArgumentHelp("How long an open breaker claims nothing before one probe job (default 60s).", valueName: "DUR"))
+    var breakerPause: String?
+
+    @Option(help: ArgumentHelp("A shell command that must exit 0 before jobs are claimed ('' removes it).", valueName: "CMD"))
+    var preflight: String?
+
+    @Option(name: .customLong("preflight-ttl"), help: ArgumentHelp("How long a preflight result is trusted (default 30s; at least 1s).", valueName: "DUR"))
+    var preflightTTL: String?
+
+    func run() throws {
+        try QueueName.validate(name)
+        let update = QueueUpdate(
+            concurrency: concurrency, breakerThreshold: breakerThreshold,
+            breakerPause: try breakerPause.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--breaker-pause") },
+            preflight: preflight,
+            preflightTTL: try preflightTTL.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--preflight-ttl") })
+        try update.validate()
+        let view = try CLIEnvironment.client.updateQueue(name, update)
+        Output(format: global.output).emit(view) { QueueList.render([view]) }
+    }
+}
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show recent events: retries scheduled, breaker transitions, stalls, preflight results, dependency failures.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Only events of this job.")
+    var job: String?
+
+    @Option(help: "Only events of this queue.")
+    var queue: String?
+
+    @Option(help: "Show at most this many, the newest.")
+    var limit: Int = 100
+
+    func run() throws {
+        guard limit >= 0 else { throw StintError(.usage, "--limit must not be negative") }
+        let jobID = try job.map { text throws(StintError) in try ValueParsing.ids([text])[0] }
+        let events = try CLIEnvironment.client.events(job: jobID, queue: queue, limit: limit)
+        Output(format: global.output).emit(events, ndjson: events) {
+            guard !events.isEmpty else { return "no events" }
+            return events.map { event in
+                var subject = event.queue.map { "queue \($0)" } ?? ""
+                if let job = event.job { subject += (subject.isEmpty ? "" : ", ") + "job \(job)" }
+                return "\(RFC3339.format(event.at))  \(event.kind)  \(subject): \(event.message)"
+            }.joined(separator: "\n")
+        }
+    }
+}
