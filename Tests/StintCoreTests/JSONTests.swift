@@ -101,7 +101,7 @@ struct StintJSONTests {
         #expect(Set(object.keys) == [
             "id", "state", "queue", "command", "argv", "shell", "cwd", "labels", "session", "timeout",
             "output_cap", "created_at", "started_at", "ended_at", "duration", "attempts", "exit_code",
-            "reason", "wait_code", "log", "attempt_list",
+            "reason", "wait_code", "log", "attempt_list", "priority", "retries",
         ])
         #expect(object["exit_code"] as? Int == 3)
         #expect(object["wait_code"] as? Int == 3)
@@ -145,7 +145,7 @@ struct StintJSONTests {
     @Test("ok envelope is {\"status\":\"ok\",\"data\":…}")
     func okEnvelope() throws {
         let data = try StintJSON.encoder().encode(Envelope.ok(AddResponse(ids: [1, 2])))
-        #expect(text(data) == #"{"data":{"ids":[1,2]},"status":"ok"}"#)
+        #expect(text(data) == #"{"data":{"duplicate":false,"duplicates":[],"ids":[1,2],"states":[]},"status":"ok"}"#)
         let empty = try StintJSON.encoder().encode(Envelope.ok(Empty()))
         #expect(text(empty) == #"{"data":{},"status":"ok"}"#)
     }

@@ -20,8 +20,8 @@ struct JobStateMachineTests {
     @Test("the cases are exactly the documented ones")
     func cases() {
         #expect(JobState.allCases == [.held, .queued, .running, .succeeded, .failed, .cancelled])
-        #expect(JobEvent.allCases == [.release, .start, .succeed, .fail, .cancel, .retry])
-        #expect(Self.allPairs.count == 36)
+        #expect(JobEvent.allCases == [.release, .start, .succeed, .fail, .reschedule, .cancel, .retry])
+        #expect(Self.allPairs.count == 42)
     }
 
     @Test("every (state, event) pair leads where the lifecycle says", arguments: allPairs)
@@ -86,6 +86,6 @@ struct JobStateMachineTests {
         #expect(JobState.allCases.map(\.rawValue) == [
             "held", "queued", "running", "succeeded", "failed", "cancelled",
         ])
-        #expect(JobEvent.allCases.map(\.rawValue) == ["release", "start", "succeed", "fail", "cancel", "retry"])
+        #expect(JobEvent.allCases.map(\.rawValue) == ["release", "start", "succeed", "fail", "reschedule", "cancel", "retry"])
     }
 }

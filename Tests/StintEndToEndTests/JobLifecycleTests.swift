@@ -165,7 +165,7 @@ struct JobLifecycleTests {
         #expect(try stint.run("wait", String(id)).status == 0)
         let table = try stint.run("ls").stdout
         let header = try #require(table.split(separator: "\n").first)
-        #expect(header.split(separator: " ", omittingEmptySubsequences: true) == ["ID", "STATE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"])
+        #expect(header.split(separator: " ", omittingEmptySubsequences: true) == ["ID", "STATE", "QUEUE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"])
         #expect(table.contains("succeeded"))
         #expect(table.contains("team=infra"))
         #expect(!table.contains("\u{1B}["))

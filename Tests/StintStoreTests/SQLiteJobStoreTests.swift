@@ -55,13 +55,13 @@ final class SQLiteJobStoreTests: Sendable {
     }
 
     func insertOne(_ spec: JobSpec = spec(), now: Date = t0) async throws -> Int64 {
-        try #require(try await store.insert([spec], now: now).first)
+        try #require(try await store.insertIDs([spec], now: now).first)
     }
 
     /// Inserts one job, claims it and returns its id (attempt 1 is running).
     func runningJob(_ spec: JobSpec = spec()) async throws -> Int64 {
         let id = try await insertOne(spec)
-        let claimed = try await store.claim(limit: 1, host: "box", now: Self.at(1))
+        let claimed = try await store.claimJobs(limit: 1, host: "box", now: Self.at(1))
         #expect(claimed.map(\.id) == [id])
         return id
     }
@@ -108,12 +108,12 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("a second store on the same file sees the jobs; reopening does not migrate twice")
     func durability() async throws {
-        let ids = try await store.insert([Self.spec(["echo", "one"]), Self.spec(["echo", "two"])], now: Self.t0)
+        let ids = try await store.insertIDs([Self.spec(["echo", "one"]), Self.spec(["echo", "two"])], now: Self.t0)
         let second = try SQLiteJobStore(path: path)
         let jobs = try await second.list(JobFilter())
         #expect(jobs.map(\.id) == ids)
         #expect(jobs.map { $0.spec.argv } == [["echo", "one"], ["echo", "two"]])
-        let more = try await second.insert([Self.spec()], now: Self.t0)
+        let more = try await second.insertIDs([Self.spec()], now: Self.t0)
         #expect(more == [ids[1] + 1])
         #expect(try await store.job(more[0])?.state == .queued)
     }
@@ -122,11 +122,11 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("insert returns increasing ids in order")
     func insertIDs() async throws {
-        let first = try await store.insert([Self.spec(), Self.spec(), Self.spec()], now: Self.t0)
+        let first = try await store.insertIDs([Self.spec(), Self.spec(), Self.spec()], now: Self.t0)
         #expect(first == [1, 2, 3])
-        let second = try await store.insert([Self.spec()], now: Self.t0)
+        let second = try await store.insertIDs([Self.spec()], now: Self.t0)
         #expect(second == [4])
-        #expect(try await store.insert([], now: Self.t0) == [])
+        #expect(try await store.insertIDs([], now: Self.t0) == [])
     }
 
     @Test("ids are never reused after a delete")
@@ -159,7 +159,7 @@ final class SQLiteJobStoreTests: Sendable {
         #expect(job.spec.session == "agent-7")
         #expect(job.spec.timeout == 90.5)
         #expect(job.spec.outputCap == 1024)
-        let claimed = try #require(try await store.claim(limit: 1, host: "box", now: Self.at(1)).first)
+        let claimed = try #require(try await store.claimJobs(limit: 1, host: "box", now: Self.at(1)).first)
         #expect(claimed.spec.env == ["A": "1", "B_C": "2"])
         #expect(claimed.spec.argv == spec.argv)
         #expect(claimed.spec.labels == spec.labels)
@@ -179,14 +179,14 @@ final class SQLiteJobStoreTests: Sendable {
         #expect(job.spec.timeout == nil)
         #expect(job.spec.session == nil)
         #expect(job.spec.labels == [:])
-        let claimed = try #require(try await store.claim(limit: 1, host: "box", now: Self.at(1)).first)
+        let claimed = try #require(try await store.claimJobs(limit: 1, host: "box", now: Self.at(1)).first)
         #expect(claimed.spec.resolvedArgv == ["/bin/sh", "-c", "echo $HOME | wc -c"])
         #expect(claimed.spec.env == ["HOME": "/h"])
     }
 
     @Test("the output cap defaults to 64 MiB; 0 stays 0")
     func outputCapDefault() async throws {
-        let ids = try await store.insert(
+        let ids = try await store.insertIDs(
             [JobSpec(argv: ["a"], cwd: "/"), JobSpec(argv: ["b"], cwd: "/", outputCap: 0)], now: Self.t0)
         #expect(try await store.job(ids[0])?.spec.outputCap == 64 << 20)
         #expect(try await store.job(ids[1])?.spec.outputCap == 0)
@@ -194,7 +194,7 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("hold: true adds the job held; false and nil add it queued")
     func hold() async throws {
-        let ids = try await store.insert(
+        let ids = try await store.insertIDs(
             [Self.spec(hold: true), Self.spec(hold: false), Self.spec(hold: nil)], now: Self.t0)
         #expect(try await state(ids[0]) == .held)
         #expect(try await state(ids[1]) == .queued)
@@ -204,11 +204,11 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("many jobs sharing one environment store it once")
     func environmentStoredOnce() async throws {
         let shared = (0..<500).map { Self.spec(["echo", "\($0)"]) }
-        let ids = try await store.insert(shared + [Self.spec(env: ["OTHER": "1"])], now: Self.t0)
+        let ids = try await store.insertIDs(shared + [Self.spec(env: ["OTHER": "1"])], now: Self.t0)
         #expect(ids.count == 501)
         #expect(try sqlite("SELECT count(*) FROM environments") == "2")
         // A later insert with the same environment reuses the stored row.
-        _ = try await store.insert([Self.spec(), Self.spec(env: ["OTHER": "1"])], now: Self.t0)
+        _ = try await store.insertIDs([Self.spec(), Self.spec(env: ["OTHER": "1"])], now: Self.t0)
         #expect(try sqlite("SELECT count(*) FROM environments") == "2")
         #expect(try sqlite("SELECT count(DISTINCT env_id) FROM jobs") == "2")
         #expect(try sqlite("SELECT count(*) FROM jobs") == "503")
@@ -220,8 +220,8 @@ final class SQLiteJobStoreTests: Sendable {
         var b: [String: String] = [:]
         for i in 0..<50 { a["K\(i)"] = "\(i)" }
         for i in (0..<50).reversed() { b["K\(i)"] = "\(i)" }
-        _ = try await store.insert([Self.spec(env: a)], now: Self.t0)
-        _ = try await store.insert([Self.spec(env: b)], now: Self.t0)
+        _ = try await store.insertIDs([Self.spec(env: a)], now: Self.t0)
+        _ = try await store.insertIDs([Self.spec(env: b)], now: Self.t0)
         #expect(try sqlite("SELECT count(*) FROM environments") == "1")
     }
 
@@ -230,7 +230,7 @@ final class SQLiteJobStoreTests: Sendable {
         let store = self.store
         let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for _ in 0..<10 {
-                group.addTask { try await store.insert((0..<20).map { _ in Self.spec() }, now: Self.t0) }
+                group.addTask { try await store.insertIDs((0..<20).map { _ in Self.spec() }, now: Self.t0) }
             }
             var all: [Int64] = []
             for try await batch in group {
@@ -247,8 +247,8 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("claim takes the oldest queued jobs up to the limit and starts attempt 1")
     func claimOrderAndLimit() async throws {
-        let ids = try await store.insert((0..<5).map { Self.spec(["job", "\($0)"]) }, now: Self.t0)
-        let first = try await store.claim(limit: 2, host: "box-1", now: Self.at(5))
+        let ids = try await store.insertIDs((0..<5).map { Self.spec(["job", "\($0)"]) }, now: Self.t0)
+        let first = try await store.claimJobs(limit: 2, host: "box-1", now: Self.at(5))
         #expect(first.map(\.id) == [ids[0], ids[1]])
         for claimed in first {
             #expect(claimed.attempt == 1)
@@ -271,37 +271,37 @@ final class SQLiteJobStoreTests: Sendable {
         #expect(attempt.outcome == nil)
         #expect(try await state(ids[2]) == .queued)
 
-        let rest = try await store.claim(limit: 10, host: "box-1", now: Self.at(6))
+        let rest = try await store.claimJobs(limit: 10, host: "box-1", now: Self.at(6))
         #expect(rest.map(\.id) == Array(ids[2...]))
-        #expect(try await store.claim(limit: 10, host: "box-1", now: Self.at(7)).isEmpty)
+        #expect(try await store.claimJobs(limit: 10, host: "box-1", now: Self.at(7)).isEmpty)
     }
 
     @Test("claim with a limit of 0 or less claims nothing", arguments: [0, -1])
     func claimZero(limit: Int) async throws {
         let id = try await insertOne()
-        #expect(try await store.claim(limit: limit, host: "box", now: Self.t0).isEmpty)
+        #expect(try await store.claimJobs(limit: limit, host: "box", now: Self.t0).isEmpty)
         #expect(try await state(id) == .queued)
     }
 
     @Test("claim skips held and cancelled jobs")
     func claimSkipsHeld() async throws {
-        let ids = try await store.insert(
+        let ids = try await store.insertIDs(
             [Self.spec(hold: true), Self.spec(), Self.spec(hold: true), Self.spec()], now: Self.t0)
-        _ = try await store.apply(.cancel, to: ids[3], now: Self.t0)
-        let claimed = try await store.claim(limit: 10, host: "box", now: Self.at(1))
+        _ = try await store.applyJob(.cancel, to: ids[3], now: Self.t0)
+        let claimed = try await store.claimJobs(limit: 10, host: "box", now: Self.at(1))
         #expect(claimed.map(\.id) == [ids[1]])
         #expect(try await state(ids[0]) == .held)
         #expect(try await state(ids[2]) == .held)
         #expect(try await state(ids[3]) == .cancelled)
-        _ = try await store.apply(.release, to: ids[2], now: Self.at(2))
-        #expect(try await store.claim(limit: 10, host: "box", now: Self.at(3)).map(\.id) == [ids[2]])
+        _ = try await store.applyJob(.release, to: ids[2], now: Self.at(2))
+        #expect(try await store.claimJobs(limit: 10, host: "box", now: Self.at(3)).map(\.id) == [ids[2]])
     }
 
     @Test("claim prefers higher priority, then the lowest id")
     func claimPriority() async throws {
-        let ids = try await store.insert((0..<4).map { _ in Self.spec() }, now: Self.t0)
+        let ids = try await store.insertIDs((0..<4).map { _ in Self.spec() }, now: Self.t0)
         _ = try sqlite("UPDATE jobs SET priority = 5 WHERE id IN (\(ids[2]), \(ids[3]))")
-        let claimed = try await store.claim(limit: 3, host: "box", now: Self.at(1))
+        let claimed = try await store.claimJobs(limit: 3, host: "box", now: Self.at(1))
         #expect(claimed.map(\.id) == [ids[2], ids[3], ids[0]])
     }
 
@@ -404,7 +404,7 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("release moves a held job to queued")
     func release() async throws {
         let id = try await insertOne(Self.spec(hold: true))
-        let job = try await store.apply(.release, to: id, now: Self.at(3))
+        let job = try await store.applyJob(.release, to: id, now: Self.at(3))
         #expect(job.state == .queued)
         #expect(job.endedAt == nil)
         #expect(try await state(id) == .queued)
@@ -413,7 +413,7 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("cancel moves a queued or held job to cancelled and records when", arguments: [false, true])
     func cancel(held: Bool) async throws {
         let id = try await insertOne(Self.spec(hold: held))
-        let job = try await store.apply(.cancel, to: id, now: Self.at(4))
+        let job = try await store.applyJob(.cancel, to: id, now: Self.at(4))
         #expect(job.state == .cancelled)
         #expect(job.endedAt == Self.at(4))
         #expect(job.attemptCount == 0)
@@ -424,11 +424,11 @@ final class SQLiteJobStoreTests: Sendable {
     func retry() async throws {
         let id = try await endedJob(Self.exited(3))
         #expect(try await state(id) == .failed)
-        let job = try await store.apply(.retry, to: id, now: Self.at(50))
+        let job = try await store.applyJob(.retry, to: id, now: Self.at(50))
         #expect(job.state == .queued)
         #expect(job.endedAt == nil)
         #expect(job.attemptCount == 1)
-        let claimed = try await store.claim(limit: 1, host: "box-2", now: Self.at(60))
+        let claimed = try await store.claimJobs(limit: 1, host: "box-2", now: Self.at(60))
         #expect(claimed.map(\.id) == [id])
         #expect(claimed.first?.attempt == 2)
         #expect(claimed.first?.spec.env == Self.env)
@@ -449,12 +449,12 @@ final class SQLiteJobStoreTests: Sendable {
     func retryFromEveryEnd() async throws {
         let succeeded = try await endedJob(Self.exited(0))
         let cancelled = try await insertOne()
-        _ = try await store.apply(.cancel, to: cancelled, now: Self.t0)
-        #expect(try await store.apply(.retry, to: succeeded, now: Self.t0).state == .queued)
-        let requeued = try await store.apply(.retry, to: cancelled, now: Self.t0)
+        _ = try await store.applyJob(.cancel, to: cancelled, now: Self.t0)
+        #expect(try await store.applyJob(.retry, to: succeeded, now: Self.t0).state == .queued)
+        let requeued = try await store.applyJob(.retry, to: cancelled, now: Self.t0)
         #expect(requeued.state == .queued)
         #expect(requeued.endedAt == nil)
-        let claimed = try await store.claim(limit: 5, host: "box", now: Self.at(100))
+        let claimed = try await store.claimJobs(limit: 5, host: "box", now: Self.at(100))
         #expect(claimed.map(\.id) == [succeeded, cancelled])
         #expect(claimed.map(\.attempt) == [2, 1])
     }
@@ -472,7 +472,7 @@ final class SQLiteJobStoreTests: Sendable {
             (JobEvent.release, queued), (.retry, queued), (.retry, running), (.release, running),
             (.release, succeeded), (.cancel, succeeded), (.retry, held),
         ] {
-            await expectError(.conflict) { _ = try await self.store.apply(event, to: id, now: Self.at(500)) }
+            await expectError(.conflict) { _ = try await self.store.applyJob(event, to: id, now: Self.at(500)) }
         }
         #expect(try await store.list(JobFilter()) == before)
         #expect(try sqlite("SELECT count(*) FROM attempts") == attemptsBefore)
@@ -482,7 +482,7 @@ final class SQLiteJobStoreTests: Sendable {
     func conflictMessage() async throws {
         let id = try await insertOne()
         let error = await #expect(throws: StintError.self) {
-            _ = try await self.store.apply(.release, to: id, now: Self.t0)
+            _ = try await self.store.applyJob(.release, to: id, now: Self.t0)
         }
         #expect(error?.code == .conflict)
         #expect(error?.message.contains("\(id)") == true)
@@ -494,7 +494,7 @@ final class SQLiteJobStoreTests: Sendable {
     func unknownID() async throws {
         #expect(try await store.job(404) == nil)
         for event in JobEvent.allCases {
-            await expectError(.notFound) { _ = try await self.store.apply(event, to: 404, now: Self.t0) }
+            await expectError(.notFound) { _ = try await self.store.applyJob(event, to: 404, now: Self.t0) }
         }
         await expectError(.notFound) { try await self.store.delete(404) }
     }
@@ -504,7 +504,7 @@ final class SQLiteJobStoreTests: Sendable {
         // Cancelling a running job through apply would mark it cancelled with its attempt
         // still open, and no later `finish` could record the attempt's outcome.
         let id = try await runningJob()
-        await expectError(.conflict) { _ = try await self.store.apply(.cancel, to: id, now: Self.at(5)) }
+        await expectError(.conflict) { _ = try await self.store.applyJob(.cancel, to: id, now: Self.at(5)) }
         #expect((try? await state(id)) == .running)
         let outcome = AttemptOutcome(reason: .cancelled, signal: 15, endedAt: Self.at(6))
         let finished = try? await store.finish(jobID: id, attempt: 1, outcome: outcome, shimPid: nil)
@@ -520,10 +520,10 @@ final class SQLiteJobStoreTests: Sendable {
         // an outcome and leave its attempt open.
         let running = try await runningJob()
         let queued = try await insertOne()
-        await expectError(.conflict) { _ = try await self.store.apply(.start, to: queued, now: Self.t0) }
+        await expectError(.conflict) { _ = try await self.store.applyJob(.start, to: queued, now: Self.t0) }
         #expect((try? await state(queued)) == .queued)
-        await expectError(.conflict) { _ = try await self.store.apply(.succeed, to: running, now: Self.t0) }
-        await expectError(.conflict) { _ = try await self.store.apply(.fail, to: running, now: Self.t0) }
+        await expectError(.conflict) { _ = try await self.store.applyJob(.succeed, to: running, now: Self.t0) }
+        await expectError(.conflict) { _ = try await self.store.applyJob(.fail, to: running, now: Self.t0) }
         #expect((try? await state(running)) == .running)
     }
 
@@ -531,16 +531,16 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("list filters by state, session, queue and labels")
     func listFilters() async throws {
-        let ids = try await store.insert(
+        let ids = try await store.insertIDs(
             [
                 Self.spec(labels: ["team": "a", "kind": "build"], session: "s1"),
                 Self.spec(labels: ["team": "b", "kind": "build"], session: "s1"),
                 Self.spec(labels: ["team": "a", "kind": "test"], session: "s2"),
                 Self.spec(labels: [:], session: nil, hold: true),
             ], now: Self.t0)
-        _ = try await store.claim(limit: 1, host: "box", now: Self.at(1))
+        _ = try await store.claimJobs(limit: 1, host: "box", now: Self.at(1))
         _ = try await store.finish(jobID: ids[0], attempt: 1, outcome: Self.exited(0), shimPid: nil)
-        _ = try await store.apply(.cancel, to: ids[2], now: Self.at(2))
+        _ = try await store.applyJob(.cancel, to: ids[2], now: Self.at(2))
 
         func listed(_ filter: JobFilter) async throws -> [Int64] { try await store.list(filter).map(\.id) }
         #expect(try await listed(JobFilter()) == ids)
@@ -561,7 +561,7 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("list with a limit returns the newest jobs in ascending id order")
     func listLimit() async throws {
-        let ids = try await store.insert((0..<10).map { _ in Self.spec() }, now: Self.t0)
+        let ids = try await store.insertIDs((0..<10).map { _ in Self.spec() }, now: Self.t0)
         #expect(try await store.list(JobFilter(limit: 3)).map(\.id) == Array(ids[7...]))
         #expect(try await store.list(JobFilter(limit: 1)).map(\.id) == [ids[9]])
         #expect(try await store.list(JobFilter(limit: 0)).isEmpty)
@@ -571,7 +571,7 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("list applies the limit after the filters")
     func listLimitAfterFilter() async throws {
-        let ids = try await store.insert(
+        let ids = try await store.insertIDs(
             (0..<10).map { Self.spec(session: $0 % 2 == 0 ? "even" : "odd") }, now: Self.t0)
         #expect(try await store.list(JobFilter(session: "even", limit: 2)).map(\.id) == [ids[6], ids[8]])
     }
@@ -579,8 +579,8 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("list carries only the last attempt and no environment")
     func listLastAttempt() async throws {
         let id = try await endedJob(Self.exited(3, at: 10))
-        _ = try await store.apply(.retry, to: id, now: Self.at(20))
-        _ = try await store.claim(limit: 1, host: "box-2", now: Self.at(30))
+        _ = try await store.applyJob(.retry, to: id, now: Self.at(20))
+        _ = try await store.claimJobs(limit: 1, host: "box-2", now: Self.at(30))
         let other = try await insertOne()
         let jobs = try await store.list(JobFilter())
         #expect(jobs.map(\.id) == [id, other])
@@ -613,8 +613,8 @@ final class SQLiteJobStoreTests: Sendable {
     func deleteEnded() async throws {
         let keep = try await insertOne(Self.spec(env: ["KEEP": "1"], hold: true))
         let id = try await endedJob(Self.exited(1))
-        _ = try await store.apply(.retry, to: id, now: Self.at(20))
-        _ = try await store.claim(limit: 1, host: "box", now: Self.at(21))
+        _ = try await store.applyJob(.retry, to: id, now: Self.at(20))
+        _ = try await store.claimJobs(limit: 1, host: "box", now: Self.at(21))
         _ = try await store.finish(jobID: id, attempt: 2, outcome: Self.exited(2, at: 22), shimPid: nil)
         #expect(try sqlite("SELECT count(*) FROM attempts WHERE job_id = \(id)") == "2")
         try await store.delete(id)
@@ -645,7 +645,7 @@ final class SQLiteJobStoreTests: Sendable {
     func prune() async throws {
         let early = try await endedJob(Self.exited(0, at: 100))
         let cancelledEarly = try await insertOne()
-        _ = try await store.apply(.cancel, to: cancelledEarly, now: Self.at(50))
+        _ = try await store.applyJob(.cancel, to: cancelledEarly, now: Self.at(50))
         let late = try await endedJob(Self.exited(1, at: 300))
         let running = try await runningJob()
         let queued = try await insertOne()
@@ -667,7 +667,7 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("a retried job is not pruned by the end time of its earlier attempt")
     func pruneRetried() async throws {
         let id = try await endedJob(Self.exited(1, at: 100))
-        _ = try await store.apply(.retry, to: id, now: Self.at(150))
+        _ = try await store.applyJob(.retry, to: id, now: Self.at(150))
         #expect(try await store.prune(endedBefore: Self.at(1_000_000)) == [])
         #expect(try await state(id) == .queued)
     }
@@ -681,10 +681,10 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("runningAttempts returns exactly the attempts still running, with their environment")
     func runningAttempts() async throws {
-        let ids = try await store.insert(
+        let ids = try await store.insertIDs(
             [Self.spec(env: ["N": "0"]), Self.spec(env: ["N": "1"]), Self.spec(env: ["N": "2"]), Self.spec()],
             now: Self.t0)
-        _ = try await store.claim(limit: 3, host: "box", now: Self.at(7))
+        _ = try await store.claimJobs(limit: 3, host: "box", now: Self.at(7))
         _ = try await store.finish(jobID: ids[1], attempt: 1, outcome: Self.exited(0), shimPid: nil)
         let running = try await store.runningAttempts()
         #expect(running.map(\.id) == [ids[0], ids[2]])
@@ -699,8 +699,8 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("runningAttempts after a retry reports the new attempt")
     func runningAttemptsAfterRetry() async throws {
         let id = try await endedJob(Self.exited(1))
-        _ = try await store.apply(.retry, to: id, now: Self.at(20))
-        let claimed = try await store.claim(limit: 1, host: "box", now: Self.at(21))
+        _ = try await store.applyJob(.retry, to: id, now: Self.at(20))
+        let claimed = try await store.claimJobs(limit: 1, host: "box", now: Self.at(21))
         let running = try await store.runningAttempts()
         #expect(running == claimed)
         #expect(running.first?.attempt == 2)
@@ -709,12 +709,12 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("counts per state; states without jobs are absent")
     func counts() async throws {
         #expect(try await store.counts() == [:])
-        let ids = try await store.insert(
+        let ids = try await store.insertIDs(
             [Self.spec(), Self.spec(), Self.spec(), Self.spec(), Self.spec(hold: true), Self.spec()], now: Self.t0)
-        _ = try await store.claim(limit: 3, host: "box", now: Self.at(1))
+        _ = try await store.claimJobs(limit: 3, host: "box", now: Self.at(1))
         _ = try await store.finish(jobID: ids[0], attempt: 1, outcome: Self.exited(0), shimPid: nil)
         _ = try await store.finish(jobID: ids[1], attempt: 1, outcome: Self.exited(2), shimPid: nil)
-        _ = try await store.apply(.cancel, to: ids[5], now: Self.at(2))
+        _ = try await store.applyJob(.cancel, to: ids[5], now: Self.at(2))
         #expect(try await store.counts() == [.succeeded: 1, .failed: 1, .running: 1, .queued: 1, .held: 1, .cancelled: 1])
         try await store.delete(ids[0])
         #expect(try await store.counts() == [.failed: 1, .running: 1, .queued: 1, .held: 1, .cancelled: 1])

@@ -24,6 +24,19 @@ public struct AddResponse: Sendable, Codable {
         self.duplicates = duplicates
         self.states = states
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case ids, duplicate, duplicates, states
+    }
+
+    /// Decodes a response; the fields after `ids` are optional, as older daemons sent only `ids`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        ids = try container.decode([Int64].self, forKey: .ids)
+        duplicates = try container.decodeIfPresent([Int64].self, forKey: .duplicates) ?? []
+        duplicate = try container.decodeIfPresent(Bool.self, forKey: .duplicate) ?? !duplicates.isEmpty
+        states = try container.decodeIfPresent([JobState].self, forKey: .states) ?? []
+    }
 }
 
 /// `POST /v1/wait`: block until the jobs end (or one of them with `any`).
