@@ -2,6 +2,31 @@ import Foundation
 import GRDB
 import StintCore
 
+/// The statements of a claim. Each reads through an index, so a claim costs
+/// O(log n) in the number of queued jobs however many wait (see `queryPlan`).
+enum ClaimSQL {
+    /// Delayed and backed-off jobs whose time has come become runnable (`jobs_waiting`).
+    static let promote = """
+        UPDATE jobs SET ready = 1
+        WHERE state = 'queued' AND ready = 0 AND pending_deps = 0 AND run_at <= ?
+        """
+    /// The earliest run_at still in the future (`jobs_waiting`).
+    static let nextWake = "SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND ready = 0 AND pending_deps = 0"
+    /// Running jobs per queue (`jobs_running`, which holds only running jobs).
+    static let runningByQueue = "SELECT queue, COUNT(*) AS n FROM jobs INDEXED BY jobs_running WHERE state = 'running' GROUP BY queue"
+    /// A queue's best runnable jobs, in claim order, straight from `jobs_ready`.
+    static let candidates = """
+        SELECT j.*, e.json AS env_json FROM jobs j INDEXED BY jobs_ready
+        JOIN environments e ON e.id = j.env_id
+        WHERE j.queue = ? AND j.state = 'queued' AND j.ready = 1
+        ORDER BY j.priority DESC, j.id LIMIT ?
+        """
+    /// Whether a queue has runnable jobs (for preflights).
+    static let hasReady = """
+        SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_ready WHERE queue = ? AND state = 'queued' AND ready = 1)
+        """
+}
+
 /// The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`,
 /// so an `add` that returned an id survives a crash or a power loss.
 public final class SQLiteJobStore: JobStore {
@@ -174,22 +199,13 @@ public final class SQLiteJobStore: JobStore {
             let stamp = now.timeIntervalSince1970
             var result = ClaimResult()
             // Delayed and backed-off jobs whose time has come become runnable.
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET ready = 1
-                    WHERE state = 'queued' AND ready = 0 AND pending_deps = 0 AND run_at <= ?
-                    """, arguments: [stamp])
-            if let next = try Double.fetchOne(
-                db,
-                sql: "SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND ready = 0 AND pending_deps = 0")
-            {
+            try db.execute(sql: ClaimSQL.promote, arguments: [stamp])
+            if let next = try Double.fetchOne(db, sql: ClaimSQL.nextWake) {
                 result.nextWake = Date(timeIntervalSince1970: next)
             }
             guard limit > 0 else { return result }
             var runningByQueue: [String: Int] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT queue, COUNT(*) AS n FROM jobs WHERE state = 'running' GROUP BY queue")
-            {
+            for row in try Row.fetchAll(db, sql: ClaimSQL.runningByQueue) {
                 runningByQueue[row["queue"]] = row["n"]
             }
             // Each queue's allowance, then the best candidates of every open queue merged
@@ -243,14 +259,7 @@ public final class SQLiteJobStore: JobStore {
                 }
                 allowance[name] = available
                 breakers[name] = breaker
-                candidates += try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT j.*, e.json AS env_json FROM jobs j INDEXED BY jobs_ready
-                        JOIN environments e ON e.id = j.env_id
-                        WHERE j.queue = ? AND j.state = 'queued' AND j.ready = 1
-                        ORDER BY j.priority DESC, j.id LIMIT ?
-                        """, arguments: [name, available])
+                candidates += try Row.fetchAll(db, sql: ClaimSQL.candidates, arguments: [name, available])
             }
             candidates.sort { a, b in
                 let (pa, pb): (Int, Int) = (a["priority"], b["priority"])
@@ -607,11 +616,15 @@ public final class SQLiteJobStore: JobStore {
     }
 
     private static func hasReadyJobs(_ db: Database, queue: String) throws -> Bool {
-        try Bool.fetchOne(
-            db,
-            sql: """
-                SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_ready WHERE queue = ? AND state = 'queued' AND ready = 1)
-                """, arguments: [queue]) ?? false
+        try Bool.fetchOne(db, sql: ClaimSQL.hasReady, arguments: [queue]) ?? false
+    }
+
+    /// SQLite's plan for `sql` (the `detail` column of EXPLAIN QUERY PLAN), for tests
+    /// and docs that show the claim uses its indexes.
+    func queryPlan(_ sql: String, arguments: StatementArguments = StatementArguments()) throws -> [String] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] }
+        }
     }
 
     /// One row of `queues`, decoded.
