@@ -8,6 +8,11 @@ public enum TimeParser {
     public static func date(_ text: String, now: Date, timeZone: TimeZone = .current) -> Date? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let exact = RFC3339.parse(trimmed) { return exact }
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = options
+            if let zoned = formatter.date(from: trimmed) { return zoned }
+        }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let parts = trimmed.split(whereSeparator: { $0 == " " || $0 == "T" })
