@@ -18,7 +18,7 @@ struct Stint: ParsableCommand {
         version: StintVersion.current,
         subcommands: [
             Add.self, Run.self, List.self, Show.self, Logs.self, Wait.self, Stop.self, Kill.self,
-            Retry.self, Release.self, Remove.self, Prune.self, DaemonCommand.self,
+            Retry.self, Release.self, Remove.self, Prune.self, Critical.self, DaemonCommand.self,
         ])
 }
 
@@ -67,7 +67,7 @@ extension Stint {
         let commandsByName: [String: any ParsableCommand.Type] = [
             "add": Add.self, "run": Run.self, "ls": List.self, "status": List.self, "show": Show.self,
             "logs": Logs.self, "wait": Wait.self, "stop": Stop.self, "kill": Kill.self, "retry": Retry.self,
-            "release": Release.self, "rm": Remove.self, "prune": Prune.self, "daemon": DaemonCommand.self,
+            "release": Release.self, "rm": Remove.self, "prune": Prune.self, "critical": Critical.self, "daemon": DaemonCommand.self,
         ]
         let wantsHelp = arguments.contains { ["-h", "--help", "--version", "help", "--experimental-dump-help", "--generate-completion-script"].contains($0) }
         guard !wantsHelp, let name = arguments.first, let subcommand = commandsByName[name] else {
