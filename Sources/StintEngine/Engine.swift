@@ -628,11 +628,7 @@ public actor Engine {
             view.stalledAt = last?.stalledAt
             view.stallLine = last?.stallLine
             if job.stopRequested { view.stopRequested = true }
-            if let entry = running[job.id],
-                FileManager.default.fileExists(atPath: entry.handle.runDirectory + "/stop-deferred")
-            {
-                view.stopDeferred = true
-            }
+            if let entry = running[job.id], entry.handle.stopDeferred { view.stopDeferred = true }
         }
         return view
     }

@@ -38,6 +38,13 @@ public struct ShimHandle: Sendable, Hashable {
         return (parts[0], parts[1])
     }
 
+    /// Whether the shim put off a stop or timeout because a `stint critical` step of the job
+    /// is running: `RUN_DIR/stop-deferred` exists from the request until the termination
+    /// begins.
+    public var stopDeferred: Bool {
+        access(runDirectory + "/stop-deferred", F_OK) == 0
+    }
+
     /// The exit record, once the shim wrote it.
     public func exitRecord() throws -> ExitRecord? {
         try ExitRecord.read(runDirectory: runDirectory)

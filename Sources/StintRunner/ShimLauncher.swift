@@ -37,7 +37,9 @@ public struct ShimLauncher: Sendable {
 
     /// Starts the shim for `job`'s attempt; returns its pid.
     ///
-    /// The environment is the job's, plus `STINT_JOB_ID`, `STINT_ATTEMPT` and `STINT_QUEUE`.
+    /// The environment is the job's, plus `STINT_JOB_ID`, `STINT_ATTEMPT`, `STINT_QUEUE` and
+    /// `STINT_RUN_DIR` (the run folder as an absolute path, where `stint critical` finds the
+    /// lock it shares with the shim).
     public func launch(job: Int64, attempt: Int, queue: String, spec: JobSpec) throws -> Int32 {
         let runDir = paths.runDirectory(job: job, attempt: attempt)
         try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
@@ -54,6 +56,9 @@ public struct ShimLauncher: Sendable {
         environment["STINT_JOB_ID"] = String(job)
         environment["STINT_ATTEMPT"] = String(attempt)
         environment["STINT_QUEUE"] = queue
+        // Absolute: the job runs in its own working directory, not the daemon's.
+        environment["STINT_RUN_DIR"] =
+            runDir.hasPrefix("/") ? runDir : FileManager.default.currentDirectoryPath + "/" + runDir
         let envp = environment.map { "\($0.key)=\($0.value)" }
         return try Self.spawnDetached(arguments, environment: envp)
     }

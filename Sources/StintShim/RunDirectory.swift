@@ -7,6 +7,9 @@ import Glibc
 /// - `pid`: "<shim pid> <child pid>\n" once the command has started.
 /// - `stop`: optional grace period (decimal seconds) for a stop request.
 /// - `signal`: the signal number to forward on SIGUSR1.
+/// - `critical`: every `stint critical` step of the job holds it with flock(LOCK_SH) while
+///   its command runs; a stop or timeout takes it exclusively before terminating the tree.
+/// - `stop-deferred`: "stop" or "timeout" while a termination waits for a critical step.
 /// - `exit.json`: the exit record, the last thing the shim writes.
 ///
 /// The directory is held open and every file is reached with the *at() calls, so a relative
@@ -35,6 +38,44 @@ struct RunDirectory {
             if errno != EINTR { return SystemError.current() }
         }
         return nil
+    }
+
+    /// Tries once, without waiting, to take the exclusive flock on `critical`, which every
+    /// `stint critical` step holds shared while its command runs. False means a step is
+    /// running and the termination must wait for it.
+    ///
+    /// Once taken, the lock is kept for the rest of the shim's life (the descriptor is never
+    /// closed), so a step that starts while the tree is being terminated blocks instead of
+    /// beginning something it cannot finish. A file that cannot be opened or locked for any
+    /// other reason never holds a stop back; `stint critical` refuses to run without the lock,
+    /// so no step can be running unprotected then.
+    func excludeCriticalSections() -> Bool {
+        let lock: Int32
+        switch Posix.openAt(fd, StaticString("critical").cString, O_CREAT | O_RDWR | O_CLOEXEC | O_NOCTTY, 0o600) {
+        case .success(let opened): lock = opened
+        case .failure: return true
+        }
+        while flock(lock, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let stepRunning = errno == EWOULDBLOCK
+            close(lock)
+            return !stepRunning
+        }
+        return true
+    }
+
+    /// Writes `stop-deferred`, which tells the daemon (and a `stint critical` step that
+    /// ends) that a termination waits for the critical steps. Not durable: it means nothing
+    /// after a crash.
+    func noteTerminationDeferred(byStop: Bool) {
+        var text = TextBuffer(capacity: 16)
+        text.append(byStop ? "stop\n" : "timeout\n")
+        _ = writeAtomically("stop-deferred", text, durable: false)
+    }
+
+    /// Removes `stop-deferred`.
+    func clearTerminationDeferred() {
+        unlinkat(fd, StaticString("stop-deferred").cString, 0)
     }
 
     /// Replaces `name` with `contents` so that readers see the old file or the new one, never

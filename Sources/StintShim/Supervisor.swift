@@ -4,8 +4,11 @@ import Glibc
 /// reaps children, enforces the deadline, and carries out stop and signal requests.
 ///
 /// Everything happens on one thread in one poll(2) loop over the output pipe and the signal
-/// self-pipe, with a timeout computed from the next timer (deadline, SIGKILL escalation or
-/// kill sweep), so the shim sleeps until something actually needs doing.
+/// self-pipe, with a timeout computed from the next timer (deadline, critical-section retry,
+/// SIGKILL escalation or kill sweep), so the shim sleeps until something actually needs doing.
+///
+/// A stop or timeout that arrives while a `stint critical` step runs is deferred: the tree is
+/// terminated only once the shim holds `critical` exclusively, that is, once every step ended.
 final class Supervisor {
     /// How the job ended, as far as the exit record cares.
     struct Outcome {
@@ -18,6 +21,9 @@ final class Supervisor {
     /// Progress of terminating the tree (after a timeout or a stop request).
     private enum Termination {
         case notRequested
+        /// Wanted while a critical step runs; `critical` is tried again at `retryAt`. The grace
+        /// period starts only when the termination begins.
+        case deferred(grace: Int64, retryAt: Int64)
         /// SIGTERM sent; SIGKILL follows at `killAt`.
         case graceful(killAt: Int64)
         /// SIGKILL sent; repeated at `nextSweep` to catch anything forked meanwhile.
@@ -25,6 +31,9 @@ final class Supervisor {
     }
 
     private static let killSweepIntervalNanos: Int64 = 100 * MonotonicClock.nanosPerMillisecond
+    /// How often a deferred termination tries `critical` again. A step that ends waits this
+    /// long at most for its stop to be carried out (see `stint critical`).
+    private static let criticalRetryIntervalNanos: Int64 = 50 * MonotonicClock.nanosPerMillisecond
     /// One read of output, which is also the most output the shim ever holds in memory.
     private static let readChunkBytes = 64 * 1024
     /// Reads allowed when draining a pipe whose writers escaped the tree (see `run`).
@@ -98,6 +107,8 @@ final class Supervisor {
             close(outputReadEnd)
             outputReadEnd = -1
         }
+        // The tree ended by itself while its termination waited.
+        if case .deferred = termination { runDirectory.clearTerminationDeferred() }
         return Outcome(childStatus: childStatus, stopRequested: stopRequested, deadlineFired: deadlineFired)
     }
 
@@ -113,7 +124,7 @@ final class Supervisor {
     /// A stop request: cancel the job, with the grace period from `stop` if the daemon wrote one.
     private func requestStop() {
         stopRequested = true
-        beginTermination(grace: runDirectory.stopGraceNanos() ?? killGraceNanos, now: MonotonicClock.now())
+        requestTermination(grace: runDirectory.stopGraceNanos() ?? killGraceNanos, now: MonotonicClock.now())
     }
 
     /// Sends the signal named in `signal` to every process of the job (never to the shim).
@@ -160,15 +171,23 @@ final class Supervisor {
 
     // MARK: - Termination
 
-    /// Starts terminating the tree: SIGTERM now, SIGKILL after `grace`. A later request never
-    /// restarts (extends) the grace period, but may shorten it, so that a second, impatient
-    /// stop with a smaller grace in `stop` takes effect.
-    private func beginTermination(grace: Int64, now: Int64) {
+    /// Asks for the tree to be terminated: SIGTERM, then SIGKILL after `grace` — at once, or
+    /// once the running critical steps have ended. A later request never restarts (extends)
+    /// the grace period, but may shorten it, so that a second, impatient stop with a smaller
+    /// grace in `stop` takes effect.
+    private func requestTermination(grace: Int64, now: Int64) {
         switch termination {
         case .notRequested:
-            // SIGCONT after SIGTERM, so that a stopped process wakes up to act on the SIGTERM.
-            if !treeGone { tree.signalAll(SIGTERM, then: SIGCONT, groupLeaderUnreaped: childStatus == nil) }
-            termination = .graceful(killAt: now + grace)
+            if runDirectory.excludeCriticalSections() {
+                beginTermination(grace: grace, now: now)
+            } else {
+                runDirectory.noteTerminationDeferred(byStop: stopRequested)
+                termination = .deferred(grace: grace, retryAt: now + Self.criticalRetryIntervalNanos)
+            }
+        case .deferred(let pending, let retryAt):
+            // A stop after a deferred timeout: the record will say cancelled, and so does the file.
+            runDirectory.noteTerminationDeferred(byStop: stopRequested)
+            termination = .deferred(grace: min(pending, grace), retryAt: retryAt)
         case .graceful(let killAt):
             termination = .graceful(killAt: min(killAt, now + grace))
         case .killing:
@@ -176,12 +195,29 @@ final class Supervisor {
         }
     }
 
+    /// SIGTERM to the tree now, SIGKILL after `grace`.
+    private func beginTermination(grace: Int64, now: Int64) {
+        // SIGCONT after SIGTERM, so that a stopped process wakes up to act on the SIGTERM.
+        if !treeGone { tree.signalAll(SIGTERM, then: SIGCONT, groupLeaderUnreaped: childStatus == nil) }
+        termination = .graceful(killAt: now + grace)
+    }
+
     private func fireDueTimers(now: Int64) {
         if let deadline, !deadlineFired, now >= deadline {
             deadlineFired = true
-            beginTermination(grace: killGraceNanos, now: now)
+            requestTermination(grace: killGraceNanos, now: now)
         }
         switch termination {
+        case .deferred(let grace, let retryAt):
+            guard now >= retryAt else { return }
+            if runDirectory.excludeCriticalSections() {
+                beginTermination(grace: grace, now: now)
+                // Only after the SIGTERM: a `stint critical` that just ended waits for the file
+                // to go, so that its caller cannot run on in between.
+                runDirectory.clearTerminationDeferred()
+            } else {
+                termination = .deferred(grace: grace, retryAt: now + Self.criticalRetryIntervalNanos)
+            }
         case .graceful(let due), .killing(let due):
             guard now >= due else { return }
             // Sweep again and again until waitpid says nothing is left: a process may have
@@ -198,7 +234,7 @@ final class Supervisor {
         var next: Int64?
         if let deadline, !deadlineFired { next = deadline }
         switch termination {
-        case .graceful(let due), .killing(let due): next = min(next ?? due, due)
+        case .deferred(_, let due), .graceful(let due), .killing(let due): next = min(next ?? due, due)
         case .notRequested: break
         }
         guard let next else { return -1 }

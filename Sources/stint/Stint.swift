@@ -18,7 +18,8 @@ struct Stint: ParsableCommand {
         version: StintVersion.current,
         subcommands: [
             Add.self, Run.self, List.self, Show.self, Logs.self, Wait.self, Stop.self, Kill.self,
-            Retry.self, Release.self, Remove.self, Prune.self, QueueCommand.self, Events.self, DaemonCommand.self,
+            Retry.self, Release.self, Remove.self, Prune.self, QueueCommand.self, Events.self, Critical.self,
+            DaemonCommand.self,
         ])
 }
 
@@ -68,7 +69,7 @@ extension Stint {
             "add": Add.self, "run": Run.self, "ls": List.self, "status": List.self, "show": Show.self,
             "logs": Logs.self, "wait": Wait.self, "stop": Stop.self, "kill": Kill.self, "retry": Retry.self,
             "release": Release.self, "rm": Remove.self, "prune": Prune.self, "daemon": DaemonCommand.self,
-            "queue": QueueCommand.self, "events": Events.self,
+            "queue": QueueCommand.self, "events": Events.self, "critical": Critical.self,
         ]
         let wantsHelp = arguments.contains { ["-h", "--help", "--version", "help", "--experimental-dump-help", "--generate-completion-script"].contains($0) }
         guard !wantsHelp, let name = arguments.first, let subcommand = commandsByName[name] else {

@@ -20,7 +20,7 @@ enum CLIEnvironment {
     }
 
     /// Variables the daemon sets for each job; a job that enqueues a job must not pass its own on.
-    static let jobVariables: Set<String> = ["STINT_JOB_ID", "STINT_ATTEMPT", "STINT_QUEUE", "STINT_CHECKPOINT"]
+    static let jobVariables: Set<String> = ["STINT_JOB_ID", "STINT_ATTEMPT", "STINT_QUEUE", "STINT_CHECKPOINT", "STINT_RUN_DIR"]
 
     /// The caller's environment as a job should see it.
     static var capturedEnvironment: [String: String] {
