@@ -57,7 +57,8 @@ struct JobLifecycleTests {
     func stopKillsWholeTree() throws {
         let stint = try StintHarness()
         let pidFile = stint.home + "/grandchild.pid"
-        let id = try stint.add("setsid sh -c 'trap \"\" TERM; sleep 1000 & echo $! > \(pidFile)'; sleep 1000")
+        // Written to a temporary name and renamed, so the file never exists half-written.
+        let id = try stint.add("setsid sh -c 'trap \"\" TERM; sleep 1000 & echo $! > \(pidFile).tmp; mv \(pidFile).tmp \(pidFile)'; sleep 1000")
         #expect(try stint.eventually { FileManager.default.fileExists(atPath: pidFile) })
         let grandchild = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(grandchild, 0) == 0)
