@@ -221,6 +221,15 @@ struct StintJSONTests {
         #expect(Set(status.keys) == ["pid", "version", "store", "home", "socket", "uptime", "parallel", "counts"])
     }
 
+    @Test("QueueUpdate survives a StintJSON round trip, the preflight TTL included")
+    func queueUpdateRoundTrip() throws {
+        let update = QueueUpdate(
+            concurrency: 2, paused: true, breakerThreshold: 3, breakerPause: 2, preflight: "true", preflightTTL: 1)
+        let data = try StintJSON.encoder().encode(update)
+        #expect(try jsonObject(data)["preflight_ttl"] as? Double == 1)
+        #expect(try StintJSON.decoder().decode(QueueUpdate.self, from: data) == update)
+    }
+
     @Test("AttemptOutcome survives a StintJSON round trip")
     func attemptOutcomeRoundTrip() throws {
         let outcome = AttemptOutcome(

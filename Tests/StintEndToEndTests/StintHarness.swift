@@ -31,12 +31,13 @@ final class StintHarness: @unchecked Sendable {
     let binary: String
     private(set) var daemon: Process?
 
-    init(parallel: Int = 2, start: Bool = true) throws {
+    /// Creates the folder and, with `start`, a daemon given `--parallel parallel` and `daemonArguments`.
+    init(parallel: Int = 2, daemonArguments: [String] = [], start: Bool = true) throws {
         var template = Array("/tmp/stint-e2e-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw StintError(.internal, "mkdtemp failed") }
         home = String(cString: made)
         binary = try Self.locateBinary()
-        if start { try startDaemon(parallel: parallel) }
+        if start { try startDaemon(parallel: parallel, arguments: daemonArguments) }
     }
 
     deinit {
@@ -66,11 +67,11 @@ final class StintHarness: @unchecked Sendable {
         return environment
     }
 
-    /// Starts `stint daemon` and waits until it answers.
-    func startDaemon(parallel: Int) throws {
+    /// Starts `stint daemon --parallel parallel ARGUMENTS…` and waits until it answers.
+    func startDaemon(parallel: Int, arguments: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["daemon", "--parallel", String(parallel)]
+        process.arguments = ["daemon", "--parallel", String(parallel)] + arguments
         process.environment = environment
         let logPath = home + "/daemon.log"
         if !FileManager.default.fileExists(atPath: logPath) {
@@ -110,6 +111,34 @@ final class StintHarness: @unchecked Sendable {
 
     @discardableResult
     func run(_ arguments: [String], stdin: String? = nil, cwd: String? = nil, env: [String: String] = [:]) throws -> Result {
+        try launch(arguments, stdin: stdin, cwd: cwd, env: env).collect()
+    }
+
+    /// Starts every invocation before waiting for any, so they really run at the same
+    /// time (a thread pool on a 2-core machine would run them two by two); results in order.
+    func runConcurrently(_ invocations: [[String]]) throws -> [Result] {
+        let launched = try invocations.map { try launch($0) }
+        return try launched.map { try $0.collect() }
+    }
+
+    /// A started `stint` invocation whose output goes to scratch files.
+    struct Invocation {
+        let process: Process
+        let scratch: String
+
+        /// Waits for the process to exit, reads its output and removes the scratch files.
+        func collect() throws -> Result {
+            defer { for name in ["out", "err", "in"] { try? FileManager.default.removeItem(atPath: "\(scratch).\(name)") } }
+            process.waitUntilExit()
+            let outData = FileManager.default.contents(atPath: scratch + ".out") ?? Data()
+            let errData = FileManager.default.contents(atPath: scratch + ".err") ?? Data()
+            return Result(
+                status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                stderr: String(decoding: errData, as: UTF8.self))
+        }
+    }
+
+    private func launch(_ arguments: [String], stdin: String? = nil, cwd: String? = nil, env: [String: String] = [:]) throws -> Invocation {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -119,7 +148,6 @@ final class StintHarness: @unchecked Sendable {
         // process another test spawns at the same moment would keep a read from ending.
         let scratch = home + "/.run-\(UUID().uuidString)"
         for name in ["out", "err", "in"] { _ = FileManager.default.createFile(atPath: "\(scratch).\(name)", contents: nil) }
-        defer { for name in ["out", "err", "in"] { try? FileManager.default.removeItem(atPath: "\(scratch).\(name)") } }
         try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: scratch + ".in"))
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".out"))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".err"))
@@ -131,16 +159,16 @@ final class StintHarness: @unchecked Sendable {
         try out.close()
         try err.close()
         try input.close()
-        process.waitUntilExit()
-        let outData = FileManager.default.contents(atPath: scratch + ".out") ?? Data()
-        let errData = FileManager.default.contents(atPath: scratch + ".err") ?? Data()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        return Invocation(process: process, scratch: scratch)
     }
 
     /// Adds a job and returns its id.
     func add(_ arguments: String...) throws -> Int64 {
+        try add(arguments)
+    }
+
+    /// Adds a job and returns its id.
+    func add(_ arguments: [String]) throws -> Int64 {
         let result = try run(["add", "-p"] + arguments)
         guard result.status == 0, let id = Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw StintError(.internal, "add failed (\(result.status)): \(result.stdout) \(result.stderr)")
@@ -153,11 +181,40 @@ final class StintHarness: @unchecked Sendable {
         try run("show", String(id), "-o", "json").data(JobView.self)
     }
 
+    /// Every queue as `stint queue ls -o json` reports it.
+    func queues() throws -> [QueueView] {
+        try run("queue", "ls", "-o", "json").data([QueueView].self)
+    }
+
+    /// One queue as `stint queue ls -o json` reports it.
+    func queue(_ name: String) throws -> QueueView {
+        try #require(try queues().first { $0.name == name }, "no queue \(name)")
+    }
+
+    /// Events as `stint events -o json` reports them, oldest first.
+    func events(job: Int64? = nil, queue: String? = nil) throws -> [EventView] {
+        var arguments = ["events", "-o", "json"]
+        if let job { arguments += ["--job", String(job)] }
+        if let queue { arguments += ["--queue", queue] }
+        return try run(arguments).data([EventView].self)
+    }
+
     /// Polls `condition` every 20 ms for up to `seconds`.
     func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try condition() { return true }
+            usleep(20_000)
+        }
+        return try condition()
+    }
+
+    /// Polls `condition` every 20 ms for `seconds`; false as soon as it does not hold.
+    /// For what must *not* happen, such as a paused queue starting a job.
+    func holds(for seconds: Double, _ condition: () throws -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard try condition() else { return false }
             usleep(20_000)
         }
         return try condition()

@@ -67,6 +67,13 @@ public struct QueueUpdate: Sendable, Hashable, Codable {
         self.preflightTTL = preflightTTL
     }
 
+    // StintJSON writes `preflightTTL` as `preflight_ttl` but reads that key back as
+    // `preflightTtl`; spelled so, the TTL survives the trip from the CLI to the daemon.
+    private enum CodingKeys: String, CodingKey {
+        case concurrency, paused, breakerThreshold, breakerPause, preflight
+        case preflightTTL = "preflightTtl"
+    }
+
     /// Checks the values; throws `E_USAGE`.
     public func validate() throws(StintError) {
         if let concurrency, !(0...100_000).contains(concurrency) {
