@@ -383,14 +383,25 @@ public actor Engine {
                     if let entry = running[id] {
                         // Durable first: however the attempt ends now, it is not retried.
                         try await store.requestStop(id)
-                        try entry.handle.stop(shimPid: entry.shimPid, grace: grace ?? configuration.killGrace)
+                        do {
+                            try entry.handle.stop(shimPid: entry.shimPid, grace: grace ?? configuration.killGrace)
+                        } catch where !entry.handle.isAlive {
+                            // The shim exited a moment ago and its outcome is on its way to
+                            // the store, where the stop request turns a failure into a
+                            // cancellation: nothing left to signal.
+                        }
                         return try await show(id)
                     }
                     guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
                     if job.state != .running {
-                        let cancelled = try await store.apply(.cancel, to: id, now: clock.now())
-                        await settled(cancelled)
-                        return view(cancelled.job, withAttempts: false)
+                        do {
+                            let cancelled = try await store.apply(.cancel, to: id, now: clock.now())
+                            await settled(cancelled)
+                            return view(cancelled.job, withAttempts: false)
+                        } catch let error as StintError where error.code == .conflict {
+                            // Claimed between the read and the cancel: stop it as a running job.
+                            guard try await store.job(id)?.state == .running else { throw error }
+                        }
                     }
                     try await Task.sleep(for: .milliseconds(10))
                 }

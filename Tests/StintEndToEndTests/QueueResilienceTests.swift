@@ -219,15 +219,12 @@ struct BreakerEndToEndTests {
 
         let last = try stint.add("--queue", "mixed", "--", "sh", "-c", "exit 75")
         #expect(try stint.run("wait", String(last)).status == 75)
-        // Issue 4 opens the breaker after N *consecutive* transient failures. The breaker
-        // takes a permanent failure as neutral: it neither counts nor breaks the streak, so
-        // transient, transient, permanent, transient opens it. Known until that is settled.
-        let state = try stint.queue("mixed").breaker.state
+        // A permanent failure is neutral: it neither counts nor resets the streak (only a
+        // success does), so transient, transient, permanent, transient opens the breaker.
+        #expect(try stint.queue("mixed").breaker.state == .open)
         let transitions = try stint.events(queue: "mixed").filter { $0.kind.hasPrefix("breaker_") }
-        withKnownIssue("a permanent failure neither counts nor breaks the streak: T, T, P, T opens the breaker") {
-            #expect(state == .closed)
-            #expect(transitions.isEmpty)
-        }
+        #expect(transitions.map(\.kind) == ["breaker_open"])
+        #expect(transitions.first?.message.contains("3 consecutive transient failures") == true)
     }
 }
 
@@ -481,13 +478,10 @@ struct StopRetryEndToEndTests {
                 failure = "job \(id): stop exited \(stop.status) (\(message)), then \(job.state.rawValue) after \(job.attempts) attempts"
             }
         }
-        // Seen: `stop` exits 9 "job N is running; cannot cancel it here" and the job goes on
-        // retrying (a claim came between the stop's read and its cancel), or exits 9 "the
-        // job's shim (pid N) is gone" although the job ends cancelled (the attempt had just
-        // exited). One of the first few jobs hits one of them.
-        withKnownIssue("Engine.stop loses races with a claim and with the shim's exit") {
-            #expect(failure == nil, "\(failure ?? "")")
-        }
+        // Both races this once lost: a claim between the stop's read and its cancel ("job N
+        // is running; cannot cancel it here"), and a shim that exited just before the
+        // signal ("the job's shim (pid N) is gone").
+        #expect(failure == nil, "\(failure ?? "")")
     }
 }
 
