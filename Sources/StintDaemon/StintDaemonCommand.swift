@@ -26,13 +26,16 @@ struct StintDaemonCommand: AsyncParsableCommand {
     @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
     var retention: String = "7d"
 
-    func validate() throws {
+    /// `retention` in seconds, set by `validate()`.
+    private var retentionSeconds = Retention.defaultSeconds
+
+    mutating func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level: \(logLevel)") }
         guard let seconds = DurationParser.seconds(retention), seconds >= 0 else {
             throw ValidationError("--retention takes a duration such as 7d, 12h or 0 (keep forever)")
         }
-        _ = seconds
+        retentionSeconds = seconds
     }
 
     func run() async throws {
@@ -52,7 +55,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
             }
             try await Daemon.run(
                 .init(paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
-                    retention: DurationParser.seconds(retention) ?? Retention.defaultSeconds), logger: logger)
+                    retention: retentionSeconds), logger: logger)
         } catch let error as StintError {
             logger.error("\(error.description)")
             FileHandle.standardError.write(Data("stint-daemon: \(error.description)\n".utf8))

@@ -69,9 +69,6 @@ public protocol JobStore: Sendable {
 
     /// Recent events, newest last, of one job, one queue, or all.
     func events(job: Int64?, queue: String?, limit: Int) async throws -> [EventView]
-
-    /// Records an event.
-    func addEvent(job: Int64?, queue: String?, kind: String, message: String, at: Date) async throws
 }
 
 /// One job of an `insert`.

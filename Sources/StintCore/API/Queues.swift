@@ -30,10 +30,6 @@ public struct QueueSettings: Sendable, Hashable, Codable {
     /// Seconds a preflight result is trusted.
     public var preflightTTL: Double
 
-    /// The settings of a queue created by `add --queue`.
-    public static let `default` = QueueSettings(
-        concurrency: 0, paused: false, breaker: .default, preflight: nil, preflightTTL: PreflightStatus.defaultTTL)
-
     /// Creates settings.
     public init(concurrency: Int, paused: Bool, breaker: CircuitBreaker.Settings, preflight: String?, preflightTTL: Double) {
         self.concurrency = concurrency

@@ -603,12 +603,6 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func addEvent(job: Int64?, queue: String?, kind: String, message: String, at: Date) async throws {
-        try await pool.write { db in
-            try Self.event(db, job: job, queue: queue, kind: kind, message: message, at: at)
-        }
-    }
-
     private static func event(_ db: Database, job: Int64?, queue: String?, kind: String, message: String, at: Date) throws {
         try db.execute(
             sql: "INSERT INTO events (at, job_id, queue, kind, message) VALUES (?, ?, ?, ?, ?)",
