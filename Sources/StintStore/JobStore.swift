@@ -43,8 +43,9 @@ public protocol JobStore: Sendable {
     /// `cancelled` instead of retrying it.
     func requestStop(_ id: Int64) async throws
 
-    /// Flags a running attempt as stalled at a prompt (once) and records the event.
-    func markStalled(job: Int64, attempt: Int, at: Date, line: String) async throws
+    /// Flags a running attempt as stalled at a prompt (once) and records the event;
+    /// returns the notification written (none when already flagged or without a session).
+    func markStalled(job: Int64, attempt: Int, at: Date, line: String) async throws -> [NotificationView]
 
     /// Every attempt still marked running, for reconciliation after a restart.
     func runningAttempts() async throws -> [ClaimedJob]
@@ -69,6 +70,38 @@ public protocol JobStore: Sendable {
 
     /// Recent events, newest last, of one job, one queue, or all.
     func events(job: Int64?, queue: String?, limit: Int) async throws -> [EventView]
+
+    // MARK: Outbox
+    //
+    // `finish`, `apply(.cancel)`, `markStalled` and a breaker opening write the
+    // notifications (for jobs with a session) and the deliveries (for jobs or queues
+    // with hooks) in their own transaction; these methods read and settle them.
+
+    /// Pending notifications, oldest first: of one session or all, with ids above `after`.
+    func notifications(session: String?, after: Int64, limit: Int) async throws -> NotificationList
+
+    /// Acknowledges notifications (of `session` only, when given); unknown ids are reported.
+    func ack(_ ids: [Int64], session: String?, now: Date) async throws -> AckResponse
+
+    /// Pending deliveries due at `now`, oldest first.
+    func dueDeliveries(now: Date, limit: Int) async throws -> [DeliveryView]
+
+    /// The earliest `next_at` of a pending delivery.
+    func nextDeliveryAt() async throws -> Date?
+
+    /// Records one delivery attempt: `status` pending with `nextAt` to try again, or a final status.
+    func recordDelivery(id: Int64, status: DeliveryStatus, nextAt: Date?, error: String?, now: Date) async throws
+
+    /// Deliveries of one job, or the latest of all.
+    func deliveries(job: Int64?, limit: Int) async throws -> [DeliveryView]
+
+    // MARK: Tokens
+
+    /// Stores a token by the hash of its secret.
+    func createToken(hash: String, session: String?, now: Date) async throws -> TokenView
+
+    /// The token with this hash, if it exists and was not revoked.
+    func token(hash: String) async throws -> TokenView?
 }
 
 /// One job of an `insert`.
@@ -108,12 +141,18 @@ public struct AttemptEnding: Sendable {
     public var retryAt: Date?
     /// The shim's pid, recorded with the outcome.
     public var shimPid: Int32?
+    /// The last lines of output, for the notification.
+    public var outputTail: [String]
+    /// The attempt's log file, for the notification.
+    public var logPath: String?
 
     /// Creates an ending.
     public init(
         jobID: Int64, attempt: Int, outcome: AttemptOutcome, verdict: FailureVerdict? = nil, retryAt: Date? = nil,
-        shimPid: Int32? = nil
+        shimPid: Int32? = nil, outputTail: [String] = [], logPath: String? = nil
     ) {
+        self.outputTail = outputTail
+        self.logPath = logPath
         self.jobID = jobID
         self.attempt = attempt
         self.outcome = outcome
@@ -133,6 +172,10 @@ public struct FinishResult: Sendable {
     public var unblocked: [Int64] = []
     /// A breaker transition of the job's queue.
     public var transition: CircuitBreaker.Transition?
+    /// Notifications written by the change (jobs with a session).
+    public var notifications: [NotificationView] = []
+    /// Whether the change queued deliveries.
+    public var deliveriesQueued = false
 }
 
 /// Which jobs `list` returns.

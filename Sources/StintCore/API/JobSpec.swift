@@ -49,6 +49,10 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// Seconds of silence at an interactive prompt before the job is flagged stalled
     /// (`--stall-after`); default 45; 0 turns detection off.
     public var stallAfter: Double?
+    /// A webhook: the daemon POSTs every notification of this job to it (`--notify`).
+    public var notify: String?
+    /// A shell command run when the job ends, with `STINT_*` variables describing it (`--on-end`).
+    public var onEnd: String?
 
     /// The default output cap, 64 MiB per job.
     public static let defaultOutputCap: Int64 = 64 << 20
@@ -166,5 +170,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
         if let stallAfter, !(stallAfter >= 0 && stallAfter.isFinite) {
             throw StintError(.usage, "--stall-after must be zero (off) or a positive duration")
         }
+        if let notify { try Hooks.validateURL(notify) }
+        if let onEnd { try Hooks.validateCommand(onEnd) }
     }
 }

@@ -29,14 +29,23 @@ public struct QueueSettings: Sendable, Hashable, Codable {
     public var preflight: String?
     /// Seconds a preflight result is trusted.
     public var preflightTTL: Double
+    /// A webhook that receives every notification of the queue's jobs; `nil`: none.
+    public var notify: String?
+    /// A shell command run when any job of the queue ends; `nil`: none.
+    public var onEnd: String?
 
     /// Creates settings.
-    public init(concurrency: Int, paused: Bool, breaker: CircuitBreaker.Settings, preflight: String?, preflightTTL: Double) {
+    public init(
+        concurrency: Int, paused: Bool, breaker: CircuitBreaker.Settings, preflight: String?, preflightTTL: Double,
+        notify: String? = nil, onEnd: String? = nil
+    ) {
         self.concurrency = concurrency
         self.paused = paused
         self.breaker = breaker
         self.preflight = preflight
         self.preflightTTL = preflightTTL
+        self.notify = notify
+        self.onEnd = onEnd
     }
 }
 
@@ -49,12 +58,18 @@ public struct QueueUpdate: Sendable, Hashable, Codable {
     public var breakerPause: Double?
     public var preflight: String?
     public var preflightTTL: Double?
+    /// `""` removes the webhook.
+    public var notify: String?
+    /// `""` removes the command hook.
+    public var onEnd: String?
 
     /// Creates an update.
     public init(
         concurrency: Int? = nil, paused: Bool? = nil, breakerThreshold: Int? = nil, breakerPause: Double? = nil,
-        preflight: String? = nil, preflightTTL: Double? = nil
+        preflight: String? = nil, preflightTTL: Double? = nil, notify: String? = nil, onEnd: String? = nil
     ) {
+        self.notify = notify
+        self.onEnd = onEnd
         self.concurrency = concurrency
         self.paused = paused
         self.breakerThreshold = breakerThreshold
@@ -66,7 +81,7 @@ public struct QueueUpdate: Sendable, Hashable, Codable {
     // StintJSON writes `preflightTTL` as `preflight_ttl` but reads that key back as
     // `preflightTtl`; spelled so, the TTL survives the trip from the CLI to the daemon.
     private enum CodingKeys: String, CodingKey {
-        case concurrency, paused, breakerThreshold, breakerPause, preflight
+        case concurrency, paused, breakerThreshold, breakerPause, preflight, notify, onEnd
         case preflightTTL = "preflightTtl"
     }
 
@@ -87,6 +102,8 @@ public struct QueueUpdate: Sendable, Hashable, Codable {
         if let preflight, preflight.contains("\0") {
             throw StintError(.usage, "--preflight contains a NUL byte")
         }
+        if let notify, !notify.isEmpty { try Hooks.validateURL(notify) }
+        if let onEnd, !onEnd.isEmpty { try Hooks.validateCommand(onEnd) }
     }
 
     /// `settings` with this update applied.
@@ -98,6 +115,8 @@ public struct QueueUpdate: Sendable, Hashable, Codable {
         if let breakerPause { result.breaker.pause = breakerPause }
         if let preflight { result.preflight = preflight.isEmpty ? nil : preflight }
         if let preflightTTL { result.preflightTTL = preflightTTL }
+        if let notify { result.notify = notify.isEmpty ? nil : notify }
+        if let onEnd { result.onEnd = onEnd.isEmpty ? nil : onEnd }
         return result
     }
 }
@@ -112,12 +131,18 @@ public struct QueueView: Sendable, Hashable, Codable {
     public var held: Int
     public var breaker: BreakerView
     public var preflight: PreflightView?
+    /// The queue's webhook.
+    public var notify: String?
+    /// The queue's command hook.
+    public var onEnd: String?
 
     /// Creates a view.
     public init(
         name: String, concurrency: Int, paused: Bool, running: Int, queued: Int, held: Int, breaker: BreakerView,
-        preflight: PreflightView?
+        preflight: PreflightView?, notify: String? = nil, onEnd: String? = nil
     ) {
+        self.notify = notify
+        self.onEnd = onEnd
         self.name = name
         self.concurrency = concurrency
         self.paused = paused

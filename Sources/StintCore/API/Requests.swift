@@ -47,11 +47,14 @@ public struct WaitRequest: Sendable, Codable {
     public var any: Bool
     /// Give up after this many seconds; `nil`: wait as long as it takes.
     public var timeout: Double?
+    /// What to wait for; `nil`: the end.
+    public var until: WaitUntil?
     /// Creates a request.
-    public init(ids: [Int64], any: Bool = false, timeout: Double? = nil) {
+    public init(ids: [Int64], any: Bool = false, timeout: Double? = nil, until: WaitUntil? = nil) {
         self.ids = ids
         self.any = any
         self.timeout = timeout
+        self.until = until
     }
 }
 
@@ -61,10 +64,19 @@ public struct WaitResponse: Sendable, Codable {
     public var done: Bool
     /// The jobs as they are now, in the order asked.
     public var jobs: [JobView]
+    /// Why the wait returned: the first job's reason that satisfied it, or `wait_timeout`.
+    public var reason: WaitReason?
+    /// Each job's reason, in the order asked; `nil` for a job whose condition is not met yet.
+    public var reasons: [WaitReason?]?
+    /// For `--until output:REGEX`: the line that matched.
+    public var match: String?
     /// Creates a response.
-    public init(done: Bool, jobs: [JobView]) {
+    public init(done: Bool, jobs: [JobView], reason: WaitReason? = nil, reasons: [WaitReason?]? = nil, match: String? = nil) {
         self.done = done
         self.jobs = jobs
+        self.reason = reason
+        self.reasons = reasons
+        self.match = match
     }
 }
 

@@ -30,12 +30,15 @@ enum ClaimSQL {
 /// The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`,
 /// so an `add` that returned an id survives a crash or a power loss.
 public final class SQLiteJobStore: JobStore {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     /// The path of the database file.
     public let path: String
+    /// Pending notifications kept per session; beyond it the oldest are dropped.
+    public let notificationCap: Int
 
     /// Opens (creating and migrating as needed) the store at `path`.
-    public init(path: String) throws {
+    public init(path: String, notificationCap: Int = Session.defaultNotificationCap) throws {
+        self.notificationCap = max(1, notificationCap)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -60,8 +63,8 @@ public final class SQLiteJobStore: JobStore {
                     INSERT INTO jobs (state, queue, priority, argv, shell, cwd, env_id, labels, session,
                                       timeout, output_cap, created_at, run_at, ready, pending_deps, after,
                                       unique_key, retries, retry_on, transient_pattern, backoff_min,
-                                      backoff_max, stall_after, end_reason, ended_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      backoff_max, stall_after, end_reason, ended_at, notify, on_end)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let stamp = now.timeIntervalSince1970
             for spec in specs {
@@ -118,7 +121,7 @@ public final class SQLiteJobStore: JobStore {
                     brokenBy == nil ? pending.count : 0, spec.after.map { try Self.json($0) } ?? nil,
                     brokenBy == nil ? spec.unique : nil, policy.retries,
                     spec.retryOn.map { try Self.json($0) } ?? nil, spec.transientPattern, spec.backoffMin,
-                    spec.backoffMax, spec.stallAfter, brokenBy, brokenBy == nil ? nil : stamp,
+                    spec.backoffMax, spec.stallAfter, brokenBy, brokenBy == nil ? nil : stamp, spec.notify, spec.onEnd,
                 ])
                 let id = db.lastInsertedRowID
                 if brokenBy == nil {
@@ -128,6 +131,8 @@ public final class SQLiteJobStore: JobStore {
                     }
                 } else if let brokenBy {
                     try Self.event(db, job: id, queue: queue, kind: "dependency_failed", message: brokenBy, at: now)
+                    var ignored = FinishResult(job: try Self.fetchJob(id, db: db))
+                    try Outbox.jobEnded(id, attempt: 0, tail: [], log: nil, now: now, cap: notificationCap, db: db, into: &ignored)
                 }
                 result.append(InsertedJob(id: id, duplicate: false, state: state))
             }
@@ -374,7 +379,18 @@ public final class SQLiteJobStore: JobStore {
                         message: transition.reason, at: outcome.endedAt)
                 }
             }
-            try Self.settleDependents(of: jobID, state: result.job.state, now: outcome.endedAt, db: db, into: &result)
+            if result.job.state.isTerminal {
+                try Outbox.jobEnded(
+                    jobID, attempt: ending.attempt, tail: ending.outputTail, log: ending.logPath, now: outcome.endedAt,
+                    cap: notificationCap, db: db, into: &result)
+            }
+            if let transition = result.transition, transition.to == .open {
+                try Outbox.breakerOpened(
+                    jobID, attempt: ending.attempt, reason: transition.reason, tail: ending.outputTail,
+                    log: ending.logPath, now: outcome.endedAt, cap: notificationCap, db: db, into: &result)
+            }
+            try Self.settleDependents(
+                of: jobID, state: result.job.state, now: outcome.endedAt, cap: notificationCap, db: db, into: &result)
             return result
         }
     }
@@ -413,7 +429,9 @@ public final class SQLiteJobStore: JobStore {
             }
             var result = FinishResult(job: try Self.fetchJob(id, db: db))
             if next.isTerminal {
-                try Self.settleDependents(of: id, state: next, now: now, db: db, into: &result)
+                try Outbox.jobEnded(
+                    id, attempt: result.job.attemptCount, tail: [], log: nil, now: now, cap: notificationCap, db: db, into: &result)
+                try Self.settleDependents(of: id, state: next, now: now, cap: notificationCap, db: db, into: &result)
             }
             return result
         }
@@ -425,18 +443,21 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func markStalled(job: Int64, attempt: Int, at: Date, line: String) async throws {
+    public func markStalled(job: Int64, attempt: Int, at: Date, line: String) async throws -> [NotificationView] {
         try await pool.write { db in
             try db.execute(
                 sql: """
                     UPDATE attempts SET stalled_at = ?, stall_line = ?
                     WHERE job_id = ? AND number = ? AND stalled_at IS NULL AND ended_at IS NULL
                     """, arguments: [at.timeIntervalSince1970, line, job, attempt])
-            guard db.changesCount > 0 else { return }
+            guard db.changesCount > 0 else { return [] }
             let queue = try String.fetchOne(db, sql: "SELECT queue FROM jobs WHERE id = ?", arguments: [job])
             try Self.event(
                 db, job: job, queue: queue, kind: "stalled",
                 message: "attempt \(attempt) is waiting at a prompt: \(line)", at: at)
+            var result = FinishResult(job: try Self.fetchJob(job, db: db))
+            try Outbox.stalled(job, attempt: attempt, line: line, now: at, cap: notificationCap, db: db, into: &result)
+            return result.notifications
         }
     }
 
@@ -444,7 +465,7 @@ public final class SQLiteJobStore: JobStore {
     /// dependencies (making them runnable at zero); a failure or cancellation cancels
     /// them, and theirs in turn, naming the job that broke the chain.
     private static func settleDependents(
-        of id: Int64, state: JobState, now: Date, db: Database, into result: inout FinishResult
+        of id: Int64, state: JobState, now: Date, cap: Int, db: Database, into result: inout FinishResult
     ) throws {
         guard state.isTerminal else { return }
         let stamp = now.timeIntervalSince1970
@@ -479,6 +500,7 @@ public final class SQLiteJobStore: JobStore {
                 try db.execute(sql: "DELETE FROM job_deps WHERE job_id = ?", arguments: [dependent])
                 let queue = try String.fetchOne(db, sql: "SELECT queue FROM jobs WHERE id = ?", arguments: [dependent])
                 try event(db, job: dependent, queue: queue, kind: "dependency_failed", message: reason, at: now)
+                try Outbox.jobEnded(dependent, attempt: 0, tail: [], log: nil, now: now, cap: cap, db: db, into: &result)
                 result.cascaded.append(dependent)
                 frontier.append((dependent, "was cancelled"))
             }
@@ -516,12 +538,12 @@ public final class SQLiteJobStore: JobStore {
             try db.execute(
                 sql: """
                     UPDATE queues SET concurrency = ?, paused = ?, breaker_threshold = ?, breaker_pause = ?,
-                        preflight = ?, preflight_ttl = ?
+                        preflight = ?, preflight_ttl = ?, notify = ?, on_end = ?
                     WHERE name = ?
                     """,
                 arguments: [
                     settings.concurrency, settings.paused, settings.breaker.threshold, settings.breaker.pause,
-                    settings.preflight, settings.preflightTTL, name,
+                    settings.preflight, settings.preflightTTL, settings.notify, settings.onEnd, name,
                 ])
             if preflightChanged {
                 // A new command has no result yet.
@@ -633,7 +655,8 @@ public final class SQLiteJobStore: JobStore {
             settings = QueueSettings(
                 concurrency: row["concurrency"], paused: row["paused"],
                 breaker: CircuitBreaker.Settings(threshold: row["breaker_threshold"], pause: row["breaker_pause"]),
-                preflight: row["preflight"], preflightTTL: row["preflight_ttl"])
+                preflight: row["preflight"], preflightTTL: row["preflight_ttl"], notify: row["notify"],
+                onEnd: row["on_end"])
             let until: Double? = row["breaker_until"]
             breaker = CircuitBreaker(
                 state: CircuitBreaker.State(rawValue: row["breaker_state"]) ?? .closed, streak: row["breaker_streak"],
@@ -660,7 +683,7 @@ public final class SQLiteJobStore: JobStore {
                     state: breaker.state, threshold: settings.breaker.threshold, pause: settings.breaker.pause,
                     streak: breaker.streak, openUntil: breaker.openUntil, secondsLeft: breaker.secondsLeft(now: now),
                     probeJob: breaker.probeJob),
-                preflight: preflightView)
+                preflight: preflightView, notify: settings.notify, onEnd: settings.onEnd)
         }
     }
 
@@ -717,6 +740,9 @@ public final class SQLiteJobStore: JobStore {
             }
             try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM events WHERE job_id = ?", arguments: [id])
+            // Pending notifications and deliveries outlive the job: they are the outbox.
+            try db.execute(sql: "DELETE FROM notifications WHERE job_id = ? AND acked_at IS NOT NULL", arguments: [id])
+            try db.execute(sql: "DELETE FROM deliveries WHERE job_id = ? AND status != 'pending'", arguments: [id])
             try Self.dropUnusedEnvironments(db)
         }
     }
@@ -730,6 +756,12 @@ public final class SQLiteJobStore: JobStore {
                     RETURNING id
                     """, arguments: [cutoff.timeIntervalSince1970])
             try db.execute(sql: "DELETE FROM events WHERE at <= ?", arguments: [cutoff.timeIntervalSince1970])
+            try db.execute(
+                sql: "DELETE FROM notifications WHERE acked_at IS NOT NULL AND acked_at <= ?",
+                arguments: [cutoff.timeIntervalSince1970])
+            try db.execute(
+                sql: "DELETE FROM deliveries WHERE status != 'pending' AND updated_at <= ?",
+                arguments: [cutoff.timeIntervalSince1970])
             try Self.dropUnusedEnvironments(db)
             return ids.sorted()
         }
@@ -747,7 +779,7 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: - Rows
 
-    private static func fetchJob(_ id: Int64, db: Database) throws -> StoredJob {
+    static func fetchJob(_ id: Int64, db: Database) throws -> StoredJob {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id])
         else { throw StintError.jobNotFound(id) }
         let attempts = try Row.fetchAll(
@@ -775,13 +807,13 @@ public final class SQLiteJobStore: JobStore {
         try db.execute(sql: "DELETE FROM environments WHERE id NOT IN (SELECT env_id FROM jobs)")
     }
 
-    private static func storedJob(_ row: Row, attempts: [StoredAttempt]) throws -> StoredJob {
+    static func storedJob(_ row: Row, attempts: [StoredAttempt]) throws -> StoredJob {
         let argv = try decode([String].self, row["argv"])
         let shell: String? = row["shell"]
         let retryOn: String? = row["retry_on"]
         let after: String? = row["after"]
         let queue: String = row["queue"]
-        let spec = JobSpec(
+        var spec = JobSpec(
             argv: shell == nil ? argv : nil, shell: shell, cwd: row["cwd"], env: [:],
             labels: try decode([String: String].self, row["labels"]), session: row["session"],
             timeout: row["timeout"], outputCap: row["output_cap"], hold: nil,
@@ -789,6 +821,8 @@ public final class SQLiteJobStore: JobStore {
             unique: row["unique_key"], retries: row["retries"],
             retryOn: try retryOn.map { try decode([Int].self, $0) }, transientPattern: row["transient_pattern"],
             backoffMin: row["backoff_min"], backoffMax: row["backoff_max"], stallAfter: row["stall_after"])
+        spec.notify = row["notify"]
+        spec.onEnd = row["on_end"]
         let endedAt: Double? = row["ended_at"]
         let runAt: Double? = row["run_at"]
         return StoredJob(
@@ -829,13 +863,13 @@ public final class SQLiteJobStore: JobStore {
             stalledAt: stalledAt.map(Date.init(timeIntervalSince1970:)), stallLine: row[prefix + "stall_line"])
     }
 
-    private static func json<T: Encodable>(_ value: T) throws -> String {
+    static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String?) throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) throws -> T {
         try JSONDecoder().decode(type, from: Data((text ?? "null").utf8))
     }
 }

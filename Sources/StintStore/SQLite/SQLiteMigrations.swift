@@ -122,6 +122,60 @@ enum SQLiteMigrations {
                     CREATE INDEX events_queue ON events (queue, id) WHERE queue IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v3-outbox-deliveries-tokens") { db in
+            // The outbox: one row per (job, attempt, kind), written in the transaction of
+            // the change it reports; pending until acknowledged. `sessions` counts what a
+            // full outbox dropped. Deliveries are the webhooks and command hooks still to
+            // send, with their retry schedule, so a restart loses none.
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN notify TEXT;
+                    ALTER TABLE jobs ADD COLUMN on_end TEXT;
+                    ALTER TABLE queues ADD COLUMN notify TEXT;
+                    ALTER TABLE queues ADD COLUMN on_end TEXT;
+                    CREATE TABLE notifications (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        session TEXT NOT NULL,
+                        job_id INTEGER NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        acked_at REAL,
+                        UNIQUE (job_id, attempt, kind)
+                    );
+                    CREATE INDEX notifications_pending ON notifications (session, id) WHERE acked_at IS NULL;
+                    CREATE TABLE sessions (
+                        name TEXT PRIMARY KEY,
+                        dropped INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE deliveries (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        job_id INTEGER NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        status TEXT NOT NULL DEFAULT 'pending',
+                        next_at REAL,
+                        last_error TEXT,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL,
+                        UNIQUE (job_id, attempt, kind, channel, target)
+                    );
+                    CREATE INDEX deliveries_due ON deliveries (next_at) WHERE status = 'pending';
+                    CREATE INDEX deliveries_job ON deliveries (job_id);
+                    CREATE TABLE tokens (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        hash TEXT NOT NULL UNIQUE,
+                        session TEXT,
+                        created_at REAL NOT NULL,
+                        revoked_at REAL
+                    );
+                    """)
+        }
         return migrator
     }
 }
