@@ -50,6 +50,7 @@ public actor Engine {
     private let launcher: ShimLauncher
     private let watcher = ShimWatcher()
     private let waiters = JobWaiters()
+    private let notificationHub = NotificationHub()
     private let logger: Logger
     private let host: String
     /// The engine's configuration.
@@ -68,6 +69,10 @@ public actor Engine {
     private var preflightsRunning: Set<String> = []
     private var maintenanceTask: Task<Void, Never>?
     private var lastRetentionRun: Date?
+    /// Set at shutdown: condition waits return at once.
+    private var waitersReleased = false
+    /// Told when a change queued webhook or command-hook deliveries.
+    private var deliveryObserver: (@Sendable () -> Void)?
 
     /// Creates an engine over `store`, starting shims from `shimPath`.
     public init(
@@ -81,6 +86,11 @@ public actor Engine {
         self.launcher = ShimLauncher(shimPath: shimPath, paths: paths, killGrace: configuration.killGrace)
         self.logger = logger
         self.host = ProcessInfo.processInfo.hostName
+    }
+
+    /// Calls `observer` whenever a change queues deliveries (the delivery worker's poke).
+    public func setDeliveryObserver(_ observer: @escaping @Sendable () -> Void) {
+        deliveryObserver = observer
     }
 
     /// The store's location, for `daemon status`.
@@ -130,13 +140,24 @@ public actor Engine {
 
     // MARK: - Adding and dispatching
 
-    /// Validates and stores `specs` in one transaction, then wakes the dispatcher.
-    public func add(_ specs: [JobSpec]) async throws -> AddResponse {
+    /// Validates and stores `specs` in one transaction, then wakes the dispatcher. A
+    /// client scoped to a session adds jobs to that session only.
+    public func add(_ specs: [JobSpec], scope: String? = nil) async throws -> AddResponse {
         guard !specs.isEmpty else { throw StintError(.usage, "no jobs to add") }
+        var specs = specs
         for (index, spec) in specs.enumerated() {
             do {
-                try Self.validate(spec)
-            } catch {
+                if let scope {
+                    if let session = spec.session, session != scope {
+                        throw StintError(.usage, "this client is scoped to session \(scope); cannot add a job to session \(session)")
+                    }
+                    specs[index].session = scope
+                }
+                if let after = spec.after, scope != nil {
+                    for dependency in after { _ = try await visibleJob(dependency, scope: scope) }
+                }
+                try Self.validate(specs[index])
+            } catch let error as StintError {
                 guard specs.count > 1 else { throw error }
                 throw StintError(error.code, "job \(index + 1) of \(specs.count): \(error.message)", hint: error.hint)
             }
@@ -267,12 +288,13 @@ public actor Engine {
     /// and stores it all in one transaction with the breaker and the dependents.
     private func record(_ job: ClaimedJob, outcome: AttemptOutcome, shimPid: Int32?) async {
         let policy = job.spec.retryPolicy
+        let logPath = paths.log(job: job.id, attempt: job.attempt)
+        let reader = LogReader(path: logPath, cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
         var tail: String?
         if policy.transientPattern != nil, outcome.reason == .exited, outcome.exitCode != 0 {
-            let reader = LogReader(
-                path: paths.log(job: job.id, attempt: job.attempt), cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
             tail = String(decoding: reader.tail(lines: Self.patternTailLines), as: UTF8.self)
         }
+        let lastLines = Self.lines(reader.tail(lines: NotificationView.tailLines))
         let verdict = policy.classify(outcome, outputTail: tail)
         let retryAt = verdict.flatMap {
             policy.retryAt(after: job.attempt, verdict: $0, now: clock.now(), jitter: Double.random(in: 0...1))
@@ -281,7 +303,8 @@ public actor Engine {
             let result = try await store.finish(
                 AttemptEnding(
                     jobID: job.id, attempt: job.attempt, outcome: outcome, verdict: verdict, retryAt: retryAt,
-                    shimPid: shimPid))
+                    shimPid: shimPid, outputTail: lastLines,
+                    logPath: FileManager.default.fileExists(atPath: logPath) ? logPath : nil))
             logger.debug("attempt ended", metadata: ["job": "\(job.id)", "state": "\(result.job.state.rawValue)"])
             if let transition = result.transition {
                 logger.notice(
@@ -297,29 +320,52 @@ public actor Engine {
     /// The lines of output matched against `--transient-pattern`.
     static let patternTailLines = 50
 
+    /// Output bytes as lines, without the last line's newline and without empty trailing lines.
+    static func lines(_ bytes: Data) -> [String] {
+        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines
+    }
+
     /// Wakes the waiters of every job a change ended, and lets newly runnable jobs start.
     private func settled(_ result: FinishResult) async {
         if result.job.state.isTerminal { await waiters.jobEnded(result.job.id) }
         for id in result.cascaded { await waiters.jobEnded(id) }
+        if result.deliveriesQueued { deliveryObserver?() }
+        if !result.notifications.isEmpty { await notificationHub.publish(result.notifications) }
         if result.job.state == .queued || !result.unblocked.isEmpty { Task { await self.dispatch() } }
     }
 
     // MARK: - Queries
 
-    /// One job with all its attempts.
-    public func show(_ id: Int64) async throws -> JobView {
-        guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
-        return view(job, withAttempts: true)
+    /// Job `id`, when it exists and a client scoped to `scope` may see it; otherwise
+    /// `E_NOT_FOUND`, so that a scoped client cannot even learn that it exists.
+    func visibleJob(_ id: Int64, scope: String?) async throws -> StoredJob {
+        guard let job = try await store.job(id), scope == nil || job.spec.session == scope else {
+            throw StintError.jobNotFound(id)
+        }
+        return job
     }
 
-    /// Jobs matching `filter`.
-    public func list(_ filter: JobFilter) async throws -> [JobView] {
-        try await store.list(filter).map { view($0, withAttempts: false) }
+    /// One job with all its attempts.
+    public func show(_ id: Int64, scope: String? = nil) async throws -> JobView {
+        view(try await visibleJob(id, scope: scope), withAttempts: true)
+    }
+
+    /// Jobs matching `filter`; a scoped client sees only its session's.
+    public func list(_ filter: JobFilter, scope: String? = nil) async throws -> [JobView] {
+        var filter = filter
+        if let scope {
+            if let session = filter.session, session != scope { return [] }
+            filter.session = scope
+        }
+        return try await store.list(filter).map { view($0, withAttempts: false) }
     }
 
     /// What the log of a job's attempt needs: where it is, its cap, and whether it ended.
-    public func logSource(_ id: Int64, attempt: Int?) async throws -> LogSource {
-        guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
+    public func logSource(_ id: Int64, attempt: Int?, scope: String? = nil) async throws -> LogSource {
+        let job = try await visibleJob(id, scope: scope)
         let number = attempt ?? job.attemptCount
         guard number >= 1, number <= job.attemptCount else {
             if job.attemptCount == 0 {
@@ -350,32 +396,93 @@ public actor Engine {
 
     // MARK: - Waiting
 
-    /// Returns when all of `ids` have ended (or one, with `any`), or when `timeout` runs out.
-    public func wait(_ request: WaitRequest) async throws -> WaitResponse {
+    /// Seconds between two looks at a job's state and log for `wait --until` conditions.
+    static let conditionTick = 0.05
+
+    /// Returns when all of `ids` have ended or met `until` (one of them, with `any`), or
+    /// when `timeout` runs out, with the reason.
+    public func wait(_ request: WaitRequest, scope: String? = nil) async throws -> WaitResponse {
         guard !request.ids.isEmpty else { throw StintError(.usage, "no job ids to wait for") }
-        for id in request.ids where try await store.job(id) == nil { throw StintError.jobNotFound(id) }
+        for id in request.ids { _ = try await visibleJob(id, scope: scope) }
+        let until = request.until ?? .end
+        guard until != .end else { return try await waitForEnd(request) }
+        let deadline = request.timeout.map { clock.now().addingTimeInterval($0) }
+        var probes = request.ids.map { ConditionProbe(id: $0, until: until) }
+        var reasons = [WaitReason?](repeating: nil, count: request.ids.count)
+        while true {
+            let now = clock.now()
+            for index in probes.indices where reasons[index] == nil {
+                guard let job = try await store.job(probes[index].id) else {
+                    throw StintError.jobNotFound(probes[index].id)
+                }
+                reasons[index] = probes[index].check(job, paths: paths, now: now)
+            }
+            let met = reasons.compactMap { $0 }
+            if request.any ? !met.isEmpty : met.count == reasons.count {
+                let jobs = try await views(request.ids)
+                let first = reasons.firstIndex { $0 != nil } ?? 0
+                return WaitResponse(
+                    done: true, jobs: jobs, reason: request.any ? reasons[first] : Self.overall(reasons),
+                    reasons: reasons, match: probes.compactMap(\.match).first)
+            }
+            if let deadline, now >= deadline { break }
+            if waitersReleased { break }
+            let pause = min(Self.conditionTick, deadline.map { max(0.001, $0.timeIntervalSince(now)) } ?? Self.conditionTick)
+            try? await Task.sleep(for: .seconds(pause))
+        }
+        return WaitResponse(
+            done: false, jobs: try await views(request.ids), reason: .waitTimeout, reasons: reasons,
+            match: probes.compactMap(\.match).first)
+    }
+
+    private func waitForEnd(_ request: WaitRequest) async throws -> WaitResponse {
         // Register before looking at the states, so an end in between is not missed.
         let token = await waiters.register(Set(request.ids), any: request.any)
         for id in request.ids where try await store.job(id)?.state.isTerminal ?? true {
             await waiters.jobEnded(id)
         }
         let done = await waiters.wait(token, timeout: request.timeout)
-        return WaitResponse(done: done, jobs: try await views(request.ids))
+        let jobs = try await views(request.ids)
+        let reasons = jobs.map { job in
+            job.state.isTerminal ? WaitReason.ended(state: job.state, reason: job.reason) : nil
+        }
+        let reason: WaitReason
+        if !done {
+            reason = .waitTimeout
+        } else if request.any {
+            reason = reasons.compactMap { $0 }.first ?? .waitTimeout
+        } else {
+            reason = Self.overall(reasons)
+        }
+        return WaitResponse(done: done, jobs: jobs, reason: reason, reasons: reasons)
+    }
+
+    /// The reason of a wait on several jobs: the first one (in the order asked) that is
+    /// not `succeeded`, else `succeeded`.
+    static func overall(_ reasons: [WaitReason?]) -> WaitReason {
+        for reason in reasons {
+            guard let reason else { return .waitTimeout }
+            if reason != .succeeded { return reason }
+        }
+        return .succeeded
     }
 
     /// Releases everyone waiting, for shutdown: they reconnect to the next daemon.
     public func releaseWaiters() async {
+        waitersReleased = true
         await waiters.cancelAll()
+        await notificationHub.finishAll()
     }
 
     // MARK: - Changing jobs
 
     /// Cancels jobs: held or queued at once; running through their shims, which
     /// send SIGTERM to the whole tree and SIGKILL after `grace` seconds.
-    public func stop(_ ids: [Int64], grace: Double?) async -> [IDResult] {
+    public func stop(_ ids: [Int64], grace: Double?, scope: String? = nil) async -> [IDResult] {
         var results: [IDResult] = []
         for id in ids {
             results.append(await result(id) {
+                _ = try await visibleJob(id, scope: scope)
                 // A job the store shows running may be between its claim and its shim's
                 // start, or between its shim's exit and its recorded outcome: give those
                 // steps (which run on this actor while we sleep) a moment to finish.
@@ -412,7 +519,8 @@ public actor Engine {
     }
 
     /// Sends `signal` to every process of a running job's tree; the state does not change.
-    public func signal(_ id: Int64, signal: Int32) async throws -> JobView {
+    public func signal(_ id: Int64, signal: Int32, scope: String? = nil) async throws -> JobView {
+        _ = try await visibleJob(id, scope: scope)
         guard let entry = running[id] else {
             guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
             throw StintError(.conflict, "job \(id) is \(job.state.rawValue), not running")
@@ -422,11 +530,12 @@ public actor Engine {
     }
 
     /// Applies `release` (held → queued) or `retry` (ended → queued) to each job.
-    public func requeue(_ ids: [Int64], event: JobEvent) async -> [IDResult] {
+    public func requeue(_ ids: [Int64], event: JobEvent, scope: String? = nil) async -> [IDResult] {
         var results: [IDResult] = []
         for id in ids {
             results.append(await result(id) {
-                view(try await store.apply(event, to: id, now: clock.now()).job, withAttempts: false)
+                _ = try await visibleJob(id, scope: scope)
+                return view(try await store.apply(event, to: id, now: clock.now()).job, withAttempts: false)
             })
         }
         await dispatch()
@@ -434,11 +543,11 @@ public actor Engine {
     }
 
     /// Deletes ended jobs with their logs and run folders.
-    public func remove(_ ids: [Int64]) async -> [IDResult] {
+    public func remove(_ ids: [Int64], scope: String? = nil) async -> [IDResult] {
         var results: [IDResult] = []
         for id in ids {
             results.append(await result(id) {
-                guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
+                let job = try await visibleJob(id, scope: scope)
                 try await store.delete(id)
                 removeFiles(of: job.id)
                 return nil
@@ -512,7 +621,8 @@ public actor Engine {
             guard stalled, let line else { continue }
             logger.notice("job stalled at a prompt", metadata: ["job": "\(id)", "line": "\(line)"])
             do {
-                try await store.markStalled(job: id, attempt: entry.attempt, at: now, line: line)
+                let notifications = try await store.markStalled(job: id, attempt: entry.attempt, at: now, line: line)
+                await notificationHub.publish(notifications)
             } catch {
                 logger.error("cannot record a stall", metadata: ["job": "\(id)", "error": "\(error)"])
             }
