@@ -26,11 +26,15 @@ struct StintDaemonCommand: AsyncParsableCommand {
     @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
     var retention: String = "7d"
 
+    @Option(name: .customLong("notification-cap"), help: "Pending notifications kept per session; the oldest are dropped beyond (default 1000).")
+    var notificationCap: Int = Session.defaultNotificationCap
+
     /// `retention` in seconds, set by `validate()`.
     private var retentionSeconds = Retention.defaultSeconds
 
     mutating func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        guard notificationCap >= 1 else { throw ValidationError("--notification-cap must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level: \(logLevel)") }
         guard let seconds = DurationParser.seconds(retention), seconds >= 0 else {
             throw ValidationError("--retention takes a duration such as 7d, 12h or 0 (keep forever)")
@@ -55,7 +59,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
             }
             try await Daemon.run(
                 .init(paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
-                    retention: retentionSeconds), logger: logger)
+                    retention: retentionSeconds, notificationCap: notificationCap), logger: logger)
         } catch let error as StintError {
             logger.error("\(error.description)")
             FileHandle.standardError.write(Data("stint-daemon: \(error.description)\n".utf8))

@@ -26,8 +26,14 @@ public enum Daemon {
         public var shimPath: String
         /// Seconds ended jobs are kept; 0 keeps them forever.
         public var retention: Double
+        /// Pending notifications kept per session.
+        public var notificationCap: Int
         /// Creates options.
-        public init(paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds) {
+        public init(
+            paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
+            notificationCap: Int = Session.defaultNotificationCap
+        ) {
+            self.notificationCap = notificationCap
             self.paths = paths
             self.parallel = parallel
             self.shimPath = shimPath
@@ -44,7 +50,7 @@ public enum Daemon {
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let lock = try DaemonLock(path: paths.daemonLock)
-        let store = try SQLiteJobStore(path: paths.database)
+        let store = try SQLiteJobStore(path: paths.database, notificationCap: options.notificationCap)
         let engine = Engine(
             store: store, paths: paths, shimPath: options.shimPath,
             configuration: .init(parallel: options.parallel, retention: options.retention), logger: logger)

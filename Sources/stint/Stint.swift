@@ -3,6 +3,10 @@ import Foundation
 import StintClient
 import StintCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The `stint` command line: thin over ``StintClient``; parsing, formats and exit codes.
 struct Stint: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +30,11 @@ struct Stint: ParsableCommand {
 @main
 enum Main {
     static func main() async {
+        // A parent may have left signals blocked (test runners and agent runtimes do);
+        // `stint notifications --watch` and `stint wait` must still die of SIGTERM.
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
         // `stint -o json ls` as well as `stint ls -o json`: a format given before the
         // subcommand becomes every command's default.
         let (arguments, rootFormat) = OutputFormat.extractLeading(Array(CommandLine.arguments.dropFirst()))

@@ -26,7 +26,11 @@ struct DaemonRun: ParsableCommand {
     @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
     var retention: String = "7d"
 
+    @Option(name: .customLong("notification-cap"), help: "Pending notifications kept per session; the oldest are dropped beyond (default 1000).")
+    var notificationCap: Int = Session.defaultNotificationCap
+
     func run() throws {
+        guard notificationCap >= 1 else { throw StintError(.usage, "--notification-cap must be at least 1") }
         let retentionSeconds = try ValueParsing.duration(retention, flag: "--retention")
         guard retentionSeconds >= 0 else { throw StintError(.usage, "--retention must not be negative") }
         guard parallel >= 1 else { throw StintError(.usage, "--parallel must be at least 1") }
@@ -38,7 +42,8 @@ struct DaemonRun: ParsableCommand {
         guard access(daemon, X_OK) == 0 else {
             throw StintError(.unavailable, "cannot find \(daemon)", hint: "build it with `swift build --product stint-daemon`")
         }
-        let arguments = [daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention]
+        var arguments = [daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention]
+        arguments += ["--notification-cap", String(notificationCap)]
         var argv = arguments.map { strdup($0) } + [nil]
         execv(daemon, &argv)
         throw StintError(.unavailable, "cannot run \(daemon): \(String(cString: strerror(errno)))")
