@@ -15,11 +15,14 @@ public struct StintClient: Sendable {
     public let paths: StintPaths
     /// The executable to start as `EXECUTABLE daemon` when nothing answers; `nil`: never.
     public let autostartExecutable: String?
+    /// The session every call is scoped to (sent as `Stint-Session`); `nil`: none.
+    public var session: String?
 
     /// Creates a client.
-    public init(paths: StintPaths, autostartExecutable: String?) {
+    public init(paths: StintPaths, autostartExecutable: String?, session: String? = nil) {
         self.paths = paths
         self.autostartExecutable = autostartExecutable
+        self.session = session
     }
 
     // MARK: - Calls
@@ -72,14 +75,15 @@ public struct StintClient: Sendable {
     ///
     /// Survives a daemon restart: when the daemon goes away mid-wait, the client
     /// reconnects (starting it again when auto-start is on) and waits on.
-    public func wait(_ ids: [Int64], any: Bool, timeout: Double?) throws -> WaitResponse {
+    public func wait(_ ids: [Int64], any: Bool, timeout: Double?, until: WaitUntil? = nil) throws -> WaitResponse {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         var reconnectUntil: Date?
         while true {
             let remaining = deadline.map { max(0, $0.timeIntervalSinceNow) }
             do {
                 let response = try call(
-                    "POST", "/v1/wait", WaitRequest(ids: ids, any: any, timeout: remaining), as: WaitResponse.self)
+                    "POST", "/v1/wait", WaitRequest(ids: ids, any: any, timeout: remaining, until: until),
+                    as: WaitResponse.self)
                 if response.done || (deadline.map { $0.timeIntervalSinceNow <= 0 } ?? false) { return response }
                 reconnectUntil = nil
             } catch let error as StintError where error.code == .unavailable {
@@ -169,6 +173,70 @@ public struct StintClient: Sendable {
         if isError { throw Self.error(from: errorBody) }
     }
 
+    // MARK: - The outbox
+
+    /// Pending notifications (of `session`, else of the client's scope, else all) above `after`.
+    public func notifications(session: String? = nil, after: Int64 = 0, limit: Int? = nil) throws -> NotificationList {
+        var query: [(String, String)] = []
+        if let session { query.append(("session", session)) }
+        if after > 0 { query.append(("after", String(after))) }
+        if let limit { query.append(("limit", String(limit))) }
+        return try call("GET", "/v1/notifications" + Self.queryString(query), Empty?.none, as: NotificationList.self)
+    }
+
+    /// Streams notifications to `sink` as they are written: the pending ones above
+    /// `after` first. Returns when the daemon closes the stream (it stops) or `sink`
+    /// returns false; the caller reconnects with the last id it saw.
+    public func watchNotifications(
+        session: String? = nil, after: Int64 = 0, sink: (NotificationView) throws -> Bool
+    ) throws {
+        var query: [(String, String)] = [("watch", "1")]
+        if let session { query.append(("session", session)) }
+        if after > 0 { query.append(("after", String(after))) }
+        let connection = try connection(autostart: true)
+        var buffer = Data()
+        var errorBody = Data()
+        var isError = false
+        struct Stop: Error {}
+        let decoder = StintJSON.decoder()
+        do {
+            _ = try connection.exchange(
+                method: "GET", path: "/v1/notifications" + Self.queryString(query), body: nil,
+                onHead: { head in isError = head.status >= 400 },
+                onBody: { data in
+                    if isError {
+                        errorBody.append(data)
+                        return
+                    }
+                    buffer.append(data)
+                    while let newline = buffer.firstIndex(of: 0x0A) {
+                        let line = buffer[buffer.startIndex..<newline]
+                        buffer = Data(buffer[buffer.index(after: newline)...])
+                        guard !line.isEmpty else { continue }  // a heartbeat
+                        let notification = try decoder.decode(NotificationView.self, from: Data(line))
+                        guard try sink(notification) else { throw Stop() }
+                    }
+                })
+        } catch is Stop {
+            return
+        } catch let error as UnixHTTPConnection.ConnectError {
+            throw unavailable(error)
+        }
+        if isError { throw Self.error(from: errorBody) }
+    }
+
+    /// Acknowledges notifications.
+    public func ack(_ ids: [Int64]) throws -> AckResponse {
+        try call("POST", "/v1/ack", AckRequest(ids: ids), as: AckResponse.self)
+    }
+
+    /// The compact summary of a session (else of the client's scope, else all).
+    public func summary(session: String? = nil) throws -> SummaryView {
+        var query: [(String, String)] = []
+        if let session { query.append(("session", session)) }
+        return try call("GET", "/v1/summary" + Self.queryString(query), Empty?.none, as: SummaryView.self)
+    }
+
     // MARK: - Plumbing
 
     /// Sends one request and decodes the envelope's data, throwing its error.
@@ -201,6 +269,7 @@ public struct StintClient: Sendable {
 
     private func connection(autostart: Bool) throws -> UnixHTTPConnection {
         var connection = UnixHTTPConnection(socketPath: paths.socket)
+        if let session { connection.headers[Session.header] = session }
         if autostart, let executable = autostartExecutable {
             connection.startDaemon = { try DaemonAutostart(paths: paths, executable: executable).start() }
         }

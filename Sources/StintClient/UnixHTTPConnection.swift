@@ -17,6 +17,8 @@ struct UnixHTTPConnection {
     var deadline: Date? = nil
     /// Starts a daemon when nothing listens; `nil`: report that nothing listens.
     var startDaemon: (() throws -> Void)? = nil
+    /// Extra request headers, such as `Stint-Session`.
+    var headers: [String: String] = [:]
 
     /// The status line's code and the response headers (names lower-cased).
     struct Head {
@@ -45,6 +47,7 @@ struct UnixHTTPConnection {
         }
         defer { close(fd) }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: stint\r\nConnection: close\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request += "\(name): \(value)\r\n" }
         if let body {
             request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         }

@@ -24,6 +24,11 @@ public struct StintError: Error, Sendable, Hashable, Codable, CustomStringConver
         public static let partial = Code(rawValue: "E_PARTIAL")
         /// A `wait --timeout` or `--yield` ran out while the job still runs (exit 75).
         public static let stillRunning = Code(rawValue: "E_STILL_RUNNING")
+        /// A TCP request without a valid API token (exit 1; HTTP 401).
+        public static let unauthorized = Code(rawValue: "E_UNAUTHORIZED")
+        /// A request the caller's scope does not allow, such as a queue change from a
+        /// session-bound client (exit 1; HTTP 403).
+        public static let forbidden = Code(rawValue: "E_FORBIDDEN")
         /// Anything else (exit 1).
         public static let `internal` = Code(rawValue: "E_INTERNAL")
 

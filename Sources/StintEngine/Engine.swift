@@ -46,7 +46,7 @@ public actor Engine {
         var stall: StallTracker
     }
 
-    private let store: any JobStore
+    let store: any JobStore
     private let launcher: ShimLauncher
     private let watcher = ShimWatcher()
     private let waiters = JobWaiters()
@@ -58,7 +58,7 @@ public actor Engine {
     /// The state folder layout.
     public nonisolated let paths: StintPaths
 
-    private let clock: any StintClock
+    let clock: any StintClock
     private var running: [Int64: RunningAttempt] = [:]
     private var dispatching = false
     private var dispatchAgain = false
@@ -777,4 +777,24 @@ public struct LogSource: Sendable {
     public var reader: LogReader?
     /// The attempt's run folder, where the exit record appears.
     public var runDirectory: String?
+}
+
+// MARK: - The outbox
+
+extension Engine {
+    /// Pending notifications of `session` (all, with `nil`) above `after`, oldest first.
+    public func notifications(session: String?, after: Int64, limit: Int) async throws -> NotificationList {
+        try await store.notifications(session: session, after: after, limit: max(1, min(limit, 100_000)))
+    }
+
+    /// Acknowledges notifications; a scoped client only its session's.
+    public func ack(_ ids: [Int64], scope: String?) async throws -> AckResponse {
+        guard !ids.isEmpty else { throw StintError(.usage, "no notification ids to acknowledge") }
+        return try await store.ack(ids, session: scope, now: clock.now())
+    }
+
+    /// New notifications of `session` as they are written.
+    public func subscribe(session: String?) async -> AsyncStream<NotificationView> {
+        await notificationHub.subscribe(session: session)
+    }
 }

@@ -14,8 +14,9 @@ struct APIRouter {
     let daemon: DaemonInfo
     let metrics: PrometheusCollectorRegistry
 
-    func build() -> Router<BasicRequestContext> {
-        let router = Router()
+    func build() -> Router<StintRequestContext> {
+        let router = Router(context: StintRequestContext.self)
+        router.add(middleware: SessionHeaderMiddleware())
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -24,25 +25,28 @@ struct APIRouter {
         router.get("/v1/daemon") { _, _ in
             try await json { try await daemon.status(engine: engine) }
         }
-        router.post("/v1/daemon/stop") { _, _ in
-            await daemon.requestShutdown()
-            return try await json { Empty() }
-        }
-        router.post("/v1/jobs") { request, _ in
+        router.post("/v1/daemon/stop") { _, context in
             try await json {
-                let body = try await decode(AddRequest.self, request)
-                return try await engine.add(body.jobs)
+                try unscoped(context, "stopping the daemon")
+                await daemon.requestShutdown()
+                return Empty()
             }
         }
-        router.get("/v1/jobs") { request, _ in
-            try await json { try await engine.list(try filter(request.uri.queryParameters)) }
+        router.post("/v1/jobs") { request, context in
+            try await json {
+                let body = try await decode(AddRequest.self, request)
+                return try await engine.add(body.jobs, scope: context.session)
+            }
+        }
+        router.get("/v1/jobs") { request, context in
+            try await json { try await engine.list(try filter(request.uri.queryParameters), scope: context.session) }
         }
         router.get("/v1/jobs/:id") { _, context in
-            try await json { try await engine.show(try id(context)) }
+            try await json { try await engine.show(try id(context), scope: context.session) }
         }
         router.get("/v1/jobs/:id/log") { request, context in
             do {
-                return try await log(id(context), request.uri.queryParameters)
+                return try await log(id(context), request.uri.queryParameters, scope: context.session)
             } catch {
                 return errorResponse(error)
             }
@@ -50,30 +54,59 @@ struct APIRouter {
         router.post("/v1/jobs/:id/signal") { request, context in
             try await json {
                 let body = try await decode(SignalRequest.self, request)
-                return try await engine.signal(try id(context), signal: body.signal)
+                return try await engine.signal(try id(context), signal: body.signal, scope: context.session)
             }
         }
-        router.post("/v1/wait") { request, _ in
-            try await json { try await engine.wait(try await decode(WaitRequest.self, request)) }
+        router.post("/v1/wait") { request, context in
+            try await json { try await engine.wait(try await decode(WaitRequest.self, request), scope: context.session) }
         }
-        router.post("/v1/stop") { request, _ in
+        router.post("/v1/stop") { request, context in
             try await json {
                 let body = try await decode(IDsRequest.self, request)
-                return await engine.stop(body.ids, grace: body.grace)
+                return await engine.stop(body.ids, grace: body.grace, scope: context.session)
             }
         }
-        router.post("/v1/release") { request, _ in
-            try await json { await engine.requeue(try await decode(IDsRequest.self, request).ids, event: .release) }
-        }
-        router.post("/v1/retry") { request, _ in
-            try await json { await engine.requeue(try await decode(IDsRequest.self, request).ids, event: .retry) }
-        }
-        router.post("/v1/rm") { request, _ in
-            try await json { await engine.remove(try await decode(IDsRequest.self, request).ids) }
-        }
-        router.post("/v1/prune") { request, _ in
+        router.post("/v1/release") { request, context in
             try await json {
-                PruneResponse(removed: try await engine.prune(olderThan: try await decode(PruneRequest.self, request).olderThan))
+                await engine.requeue(try await decode(IDsRequest.self, request).ids, event: .release, scope: context.session)
+            }
+        }
+        router.post("/v1/retry") { request, context in
+            try await json {
+                await engine.requeue(try await decode(IDsRequest.self, request).ids, event: .retry, scope: context.session)
+            }
+        }
+        router.post("/v1/rm") { request, context in
+            try await json { await engine.remove(try await decode(IDsRequest.self, request).ids, scope: context.session) }
+        }
+        router.get("/v1/notifications") { request, context in
+            let query = request.uri.queryParameters
+            do {
+                let session = try scopedSession(query.get("session"), context)
+                let after = try query.get("after").map { try integer($0, "after") } ?? 0
+                if query.get("watch") == "1" {
+                    return try await watch(session: session, after: after)
+                }
+                let limit = try query.get("limit").map { try integer($0, "limit") } ?? 1000
+                return try await json {
+                    try await engine.notifications(session: session, after: after, limit: Int(limit))
+                }
+            } catch {
+                return errorResponse(error)
+            }
+        }
+        router.post("/v1/ack") { request, context in
+            try await json { try await engine.ack(try await decode(AckRequest.self, request).ids, scope: context.session) }
+        }
+        router.get("/v1/summary") { request, context in
+            try await json {
+                try await engine.summary(session: try scopedSession(request.uri.queryParameters.get("session"), context))
+            }
+        }
+        router.post("/v1/prune") { request, context in
+            try await json {
+                try unscoped(context, "prune", hint: "use `stint rm ID…`")
+                return PruneResponse(removed: try await engine.prune(olderThan: try await decode(PruneRequest.self, request).olderThan))
             }
         }
         router.get("/v1/queues") { _, _ in
@@ -81,14 +114,16 @@ struct APIRouter {
         }
         router.post("/v1/queues/:name") { request, context in
             try await json {
+                try unscoped(context, "changing a queue")
                 let name = context.parameters.get("name") ?? ""
                 return try await engine.updateQueue(name, try await decode(QueueUpdate.self, request))
             }
         }
-        router.get("/v1/events") { request, _ in
+        router.get("/v1/events") { request, context in
             try await json {
                 let query = request.uri.queryParameters
                 let job = try query.get("job").map { try integer($0, "job") }
+                if let job { _ = try await engine.show(job, scope: context.session) } else { try unscoped(context, "events of every job") }
                 let limit = try query.get("limit").map { try integer($0, "limit") } ?? 100
                 return try await engine.events(job: job, queue: query.get("queue"), limit: Int(limit))
             }
@@ -98,9 +133,78 @@ struct APIRouter {
 
     // MARK: - Logs
 
-    private func log(_ id: Int64, _ query: Parameters) async throws -> Response {
+    /// Refuses `what` to a client scoped to a session.
+    private func unscoped(_ context: StintRequestContext, _ what: String, hint: String? = nil) throws {
+        guard let scope = context.session else { return }
+        throw StintError(.forbidden, "\(what) is not open to a client scoped to session \(scope)", hint: hint)
+    }
+
+    /// `session=` of a query, checked against the caller's scope.
+    private func scopedSession(_ asked: String?, _ context: StintRequestContext) throws -> String? {
+        guard let scope = context.session else { return asked }
+        if let asked, asked != scope {
+            throw StintError(.notFound, "session \(asked) is not visible to this client", hint: "it is scoped to \(scope)")
+        }
+        return scope
+    }
+
+    // MARK: - Notifications
+
+    /// NDJSON: the pending notifications above `after`, then new ones as they are
+    /// written, until the client hangs up or the daemon stops. A blank line every 15 s
+    /// keeps idle connections alive.
+    private func watch(session: String?, after: Int64) async throws -> Response {
+        // Subscribe before reading the backlog, so nothing written in between is missed.
+        let stream = await engine.subscribe(session: session)
+        let backlog = try await engine.notifications(session: session, after: after, limit: 100_000)
+        let headers: HTTPFields = [.contentType: "application/x-ndjson"]
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                var last = after
+                let encoder = StintJSON.encoder()
+                for notification in backlog.notifications {
+                    last = max(last, notification.id)
+                    var line = try encoder.encode(notification)
+                    line.append(0x0A)
+                    try await writer.write(ByteBuffer(bytes: line))
+                }
+                // New notifications and a heartbeat, merged into one sequence.
+                let (merged, feed) = AsyncStream<NotificationView?>.makeStream()
+                let forward = Task {
+                    for await notification in stream { feed.yield(notification) }
+                    feed.finish()
+                }
+                let beat = Task {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(15))
+                        feed.yield(nil)
+                    }
+                }
+                defer {
+                    forward.cancel()
+                    beat.cancel()
+                }
+                for await item in merged {
+                    guard let notification = item else {
+                        try await writer.write(ByteBuffer(bytes: [0x0A]))
+                        continue
+                    }
+                    guard notification.id > last else { continue }
+                    last = notification.id
+                    var line = try encoder.encode(notification)
+                    line.append(0x0A)
+                    try await writer.write(ByteBuffer(bytes: line))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    // MARK: - Logs
+
+    private func log(_ id: Int64, _ query: Parameters, scope: String?) async throws -> Response {
         let attempt = try query.get("attempt").map { try integer($0, "attempt") }
-        let source = try await engine.logSource(id, attempt: attempt.map(Int.init))
+        let source = try await engine.logSource(id, attempt: attempt.map(Int.init), scope: scope)
         let follow = query.get("follow") == "1"
         let head = try query.get("head").map { try integer($0, "head") }
         let tail = try query.get("tail").map { try integer($0, "tail") }
@@ -175,7 +279,7 @@ struct APIRouter {
 
     // MARK: - Helpers
 
-    private func id(_ context: BasicRequestContext) throws -> Int64 {
+    private func id(_ context: StintRequestContext) throws -> Int64 {
         let text = context.parameters.get("id") ?? ""
         guard let value = Int64(text), value > 0 else { throw StintError(.usage, "not a job id: \(text)") }
         return value
@@ -230,7 +334,7 @@ private func json<T: Codable & Sendable>(_ body: () async throws -> T) async thr
     }
 }
 
-private func errorResponse(_ error: any Error) -> Response {
+func errorResponse(_ error: any Error) -> Response {
     let stint = (error as? StintError) ?? StintError(.internal, "\(error)")
     let status: HTTPResponse.Status =
         switch stint.code {
@@ -238,6 +342,8 @@ private func errorResponse(_ error: any Error) -> Response {
         case .usage: .badRequest
         case .conflict: .conflict
         case .unavailable: .serviceUnavailable
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
         default: .internalServerError
         }
     return jsonResponse(status, Envelope<Empty>.failure(stint))

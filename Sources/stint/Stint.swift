@@ -19,7 +19,7 @@ struct Stint: ParsableCommand {
         subcommands: [
             Add.self, Run.self, List.self, Show.self, Logs.self, Wait.self, Stop.self, Kill.self,
             Retry.self, Release.self, Remove.self, Prune.self, QueueCommand.self, Events.self, Critical.self,
-            DaemonCommand.self,
+            Notifications.self, Ack.self, Summary.self, DaemonCommand.self,
         ])
 }
 
@@ -32,6 +32,7 @@ enum Main {
         if let rootFormat { OutputFormat.rootDefault = rootFormat }
         let format = rootFormat ?? OutputFormat.sniff(arguments)
         do {
+            if let session = CLIEnvironment.sessionOption { try Session.validate(session) }
             var command = try Stint.parse(fast: arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -70,6 +71,7 @@ extension Stint {
             "logs": Logs.self, "wait": Wait.self, "stop": Stop.self, "kill": Kill.self, "retry": Retry.self,
             "release": Release.self, "rm": Remove.self, "prune": Prune.self, "daemon": DaemonCommand.self,
             "queue": QueueCommand.self, "events": Events.self, "critical": Critical.self,
+            "notifications": Notifications.self, "ack": Ack.self, "summary": Summary.self,
         ]
         let wantsHelp = arguments.contains { ["-h", "--help", "--version", "help", "--experimental-dump-help", "--generate-completion-script"].contains($0) }
         guard !wantsHelp, let name = arguments.first, let subcommand = commandsByName[name] else {

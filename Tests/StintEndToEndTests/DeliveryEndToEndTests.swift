@@ -6,8 +6,8 @@ import Testing
     import Glibc
 #endif
 
-/// One HTTP/1.1 request on the daemon's unix socket, for routes the CLI has no command for.
-private func request(_ method: String, _ path: String, body: String = "", socket: String) throws -> (status: Int, body: String) {
+/// One HTTP/1.1 request on the daemon's unix socket, for `/metrics`, which the CLI does not read.
+private func request(_ method: String, _ path: String, socket: String) throws -> (status: Int, body: String) {
     let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw StintError(.internal, "socket failed") }
     defer { close(fd) }
@@ -23,11 +23,9 @@ private func request(_ method: String, _ path: String, body: String = "", socket
     let message = """
         \(method) \(path) HTTP/1.1\r
         Host: localhost\r
-        Content-Type: application/json\r
-        Content-Length: \(body.utf8.count)\r
         Connection: close\r
         \r
-        \(body)
+
         """
     _ = message.withCString { write(fd, $0, strlen($0)) }
     var response = Data()
@@ -60,21 +58,22 @@ struct DeliveryEndToEndTests {
         }
     }
 
-    @Test("a job's on_end hook runs when it ends, and the counter says so")
-    func commandHookRuns() throws {
+    @Test("stint add --on-end and stint queue set --on-end: both hooks run when the job ends, and the counter says so")
+    func commandHooksRun() throws {
         let stint = try StintHarness()
         let socket = stint.home + "/stint.sock"
-        let marker = stint.home + "/hooked"
-        let job = """
-            {"jobs":[{"argv":["sh","-c","exit 4"],"cwd":"/tmp","env":{},"labels":{},
-            "on_end":"printf '%s %s %s' \\"$STINT_JOB_ID\\" \\"$STINT_EXIT_CODE\\" \\"$STINT_EVENT\\" > hooked.tmp && mv hooked.tmp hooked"}]}
-            """
-        let (status, body) = try request("POST", "/v1/jobs", body: job, socket: socket)
-        try #require(status == 200, "\(body)")
-        #expect(try stint.eventually { FileManager.default.fileExists(atPath: marker) })
-        #expect((try? String(contentsOfFile: marker, encoding: .utf8)) == "1 4 ended")
+        let hook = #"printf '%s %s %s' "$STINT_JOB_ID" "$STINT_EXIT_CODE" "$STINT_EVENT" > NAME.tmp && mv NAME.tmp NAME"#
+        try #require(
+            try stint.run("queue", "set", "hooked", "--on-end", hook.replacingOccurrences(of: "NAME", with: "queue-hook")).status == 0)
+        let id = try stint.add(
+            "--queue", "hooked", "--on-end", hook.replacingOccurrences(of: "NAME", with: "job-hook"), "--", "sh", "-c", "exit 4")
+        for name in ["job-hook", "queue-hook"] {
+            let marker = stint.home + "/" + name
+            #expect(try stint.eventually { FileManager.default.fileExists(atPath: marker) }, "\(name) did not run")
+            #expect((try? String(contentsOfFile: marker, encoding: .utf8)) == "\(id) 4 ended")
+        }
         #expect(try stint.eventually {
-            try request("GET", "/metrics", socket: socket).body.contains("stint_deliveries_total{status=\"success\",channel=\"command\"} 1")
+            try request("GET", "/metrics", socket: socket).body.contains("stint_deliveries_total{status=\"success\",channel=\"command\"} 2")
         })
     }
 

@@ -26,6 +26,8 @@ enum BatchFile {
         var transientPattern: String?
         var backoff: String?
         var stallAfter: Flexible?
+        var notify: String?
+        var onEnd: String?
     }
 
     private static func seconds(_ value: Flexible?, _ field: String) throws(StintError) -> Double? {
@@ -81,6 +83,8 @@ enum BatchFile {
                 spec.env.merge(object.env ?? [:]) { $1 }
                 spec.labels.merge(object.labels ?? object.label ?? [:]) { $1 }
                 if let session = object.session { spec.session = session }
+                if let notify = object.notify { spec.notify = notify }
+                if let onEnd = object.onEnd { spec.onEnd = onEnd }
                 if let timeout = try seconds(object.timeout, "timeout") { spec.timeout = timeout }
                 switch object.outputCap {
                 case .number(let bytes):

@@ -13,9 +13,6 @@ struct JobOptions: ParsableArguments {
     @Option(name: .customLong("label"), help: ArgumentHelp("Attach a label (repeatable).", valueName: "KEY=VALUE"))
     var labels: [String] = []
 
-    @Option(help: "Owner scope of the job (default: $STINT_SESSION).")
-    var session: String?
-
     @Option(help: "Stop the job after this long: SIGTERM to its tree, SIGKILL 10s later; `wait` exits 124 (e.g. 90, 1.5s, 10m, 2h).")
     var timeout: String?
 
@@ -58,15 +55,21 @@ struct JobOptions: ParsableArguments {
     @Option(name: .customLong("stall-after"), help: ArgumentHelp("Flag the job stalled when its output has not grown for DUR and ends at a prompt (default 45s; 0: off).", valueName: "DUR"))
     var stallAfter: String?
 
+    @Option(help: ArgumentHelp("POST every notification of the job (ended, stalled, breaker opened) to this http(s) URL, with retries.", valueName: "URL"))
+    var notify: String?
+
+    @Option(name: .customLong("on-end"), help: ArgumentHelp("Run this shell command when the job ends, with STINT_JOB_ID, STINT_STATE, STINT_EXIT_CODE… set.", valueName: "CMD"))
+    var onEnd: String?
+
     /// A spec with these options for `argv` or `shell`.
     func spec(argv: [String]?, shell: String?) throws(StintError) -> JobSpec {
         var environment = CLIEnvironment.capturedEnvironment
         environment.merge(try ValueParsing.pairs(env, flag: "--env")) { $1 }
         let directory = try resolvedDirectory()
-        return JobSpec(
+        var spec = JobSpec(
             argv: argv, shell: shell, cwd: directory, env: environment,
             labels: try ValueParsing.pairs(labels, flag: "--label"),
-            session: session ?? CLIEnvironment.environment["STINT_SESSION"].flatMap { $0.isEmpty ? nil : $0 },
+            session: CLIEnvironment.session,
             timeout: try timeout.map { text throws(StintError) in
                 let seconds = try ValueParsing.duration(text, flag: "--timeout")
                 guard seconds > 0 else { throw StintError(.usage, "--timeout must be greater than zero") }
@@ -81,6 +84,9 @@ struct JobOptions: ParsableArguments {
             transientPattern: transientPattern,
             backoffMin: try backoffRange?.0, backoffMax: try backoffRange?.1,
             stallAfter: try stallAfter.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--stall-after") })
+        spec.notify = notify
+        spec.onEnd = onEnd
+        return spec
     }
 
     private var backoffRange: (Double, Double)? {

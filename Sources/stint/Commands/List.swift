@@ -14,9 +14,6 @@ struct List: ParsableCommand {
     @Option(help: "Only jobs of this queue.")
     var queue: String?
 
-    @Option(help: "Only jobs of this session.")
-    var session: String?
-
     @Option(name: .customLong("label"), help: ArgumentHelp("Only jobs with this label (repeatable).", valueName: "KEY=VALUE"))
     var labels: [String] = []
 
@@ -33,7 +30,7 @@ struct List: ParsableCommand {
             states.append(parsed)
         }
         _ = try ValueParsing.pairs(labels, flag: "--label")
-        let jobs = try CLIEnvironment.client.list(states: states, session: session, queue: queue, labels: labels, limit: limit)
+        let jobs = try CLIEnvironment.client.list(states: states, queue: queue, labels: labels, limit: limit)
         Output(format: global.output).emit(jobs, ndjson: jobs) { render(jobs) }
     }
 

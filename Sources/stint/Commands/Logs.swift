@@ -60,6 +60,12 @@ struct Wait: ParsableCommand {
             One job: its exit code; 124 after a timeout, 125 after a stop, 128+N after signal N, \
             127 when it could not start, 1 when lost. Several jobs: 0 when all succeeded, 6 \
             otherwise. With --any: the code of the first job to end. 75 when --timeout runs out.
+
+            --until stall|idle:DUR|output:REGEX returns as soon as the job is waiting at a \
+            prompt, its output has been quiet for DUR, or a line of its output matches \
+            REGEX (output already written counts): exit 0 then. A job that ends first exits \
+            as above. The reason (succeeded, failed, cancelled, timeout, stalled, idle, \
+            matched, wait_timeout) is printed, and is `reason` in JSON.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -70,21 +76,48 @@ struct Wait: ParsableCommand {
     @Option(help: "Give up after this long and exit 75 (e.g. 30, 1.5s, 10m).")
     var timeout: String?
 
-    @Flag(help: "Return when the first of the jobs ends.")
+    @Flag(help: "Return when the first of the jobs ends (or meets --until).")
     var any = false
+
+    @Option(help: ArgumentHelp("What to wait for: end (default), stall, idle:DUR, output:REGEX.", valueName: "CONDITION"))
+    var until: String?
 
     func run() throws {
         let ids = try ValueParsing.ids(ids)
         let seconds = try timeout.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--timeout") }
+        let condition = try until.map { text throws(StintError) in try WaitUntil(parsing: text) }
         let output = Output(format: global.output)
-        let response = try CLIEnvironment.client.wait(ids, any: any, timeout: seconds)
+        let response = try CLIEnvironment.client.wait(ids, any: any, timeout: seconds, until: condition)
         output.emit(response, ndjson: response.jobs) {
-            response.jobs.map { $0.waitCode == nil ? "job \($0.id) \($0.state.rawValue)" : WaitSummary.line($0) }.joined(separator: "\n")
+            var lines: [String] = []
+            for (index, job) in response.jobs.enumerated() {
+                let reason = response.reasons?[index] ?? nil
+                if let reason, !reason.isEnd {
+                    var line = "job \(job.id) \(reason.rawValue)"
+                    if reason == .matched, let match = response.match { line += ": \(match)" }
+                    if reason == .stalled, let prompt = job.stallLine { line += " at \"\(prompt)\"" }
+                    lines.append(line)
+                } else {
+                    lines.append(job.waitCode == nil ? "job \(job.id) \(job.state.rawValue)" : WaitSummary.line(job))
+                }
+            }
+            if response.reason == .waitTimeout { lines.append("wait timed out (exit 75); the job goes on") }
+            return lines.joined(separator: "\n")
         }
         throw CLIExit(status: Self.status(response, any: any))
     }
 
     static func status(_ response: WaitResponse, any: Bool) -> Int32 {
+        if let reasons = response.reasons, reasons.contains(where: { $0.map { !$0.isEnd } ?? false }) || response.reason.map({ !$0.isEnd && $0 != .waitTimeout }) ?? false {
+            guard response.done else { return 75 }
+            let codes = zip(reasons, response.jobs).map { reason, job -> Int32? in
+                guard let reason else { return nil }
+                return reason.isEnd ? job.waitCode : 0
+            }
+            if any { return codes.compactMap { $0 }.first ?? 75 }
+            if codes.count == 1 { return codes[0] ?? 75 }
+            return codes.allSatisfy { $0 == 0 } ? 0 : 6
+        }
         if any {
             return response.jobs.first { $0.waitCode != nil }?.waitCode ?? 75
         }

@@ -45,7 +45,14 @@ struct QueueList: ParsableCommand {
                 (preflight, preflight),
             ])
         }
-        return table.render(palette: palette, width: terminalWidth())
+        var text = table.render(palette: palette, width: terminalWidth())
+        for queue in queues where queue.notify != nil || queue.onEnd != nil {
+            var hooks: [String] = []
+            if let notify = queue.notify { hooks.append("notify \(notify)") }
+            if let onEnd = queue.onEnd { hooks.append("on-end \(onEnd)") }
+            text += "\nqueue \(queue.name) hooks: \(hooks.joined(separator: ", "))"
+        }
+        return text
     }
 
     static func breakerText(_ breaker: BreakerView) -> String {
@@ -132,13 +139,20 @@ struct QueueSet: ParsableCommand {
     @Option(name: .customLong("preflight-ttl"), help: ArgumentHelp("How long a preflight result is trusted (default 30s; at least 1s).", valueName: "DUR"))
     var preflightTTL: String?
 
+    @Option(help: ArgumentHelp("POST every notification of the queue's jobs to this http(s) URL ('' removes it).", valueName: "URL"))
+    var notify: String?
+
+    @Option(name: .customLong("on-end"), help: ArgumentHelp("Run this shell command when any job of the queue ends ('' removes it).", valueName: "CMD"))
+    var onEnd: String?
+
     func run() throws {
         try QueueName.validate(name)
         let update = QueueUpdate(
             concurrency: concurrency, breakerThreshold: breakerThreshold,
             breakerPause: try breakerPause.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--breaker-pause") },
             preflight: preflight,
-            preflightTTL: try preflightTTL.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--preflight-ttl") })
+            preflightTTL: try preflightTTL.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--preflight-ttl") },
+            notify: notify, onEnd: onEnd)
         try update.validate()
         let view = try CLIEnvironment.client.updateQueue(name, update)
         Output(format: global.output).emit(view) { QueueList.render([view]) }

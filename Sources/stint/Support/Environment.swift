@@ -8,10 +8,19 @@ enum CLIEnvironment {
 
     static var paths: StintPaths { StintPaths(environment: environment) }
 
-    /// A client that starts the daemon when nothing answers, unless `STINT_NO_AUTOSTART=1`.
+    /// `--session`, once parsed.
+    nonisolated(unsafe) static var sessionOption: String?
+
+    /// The session this command is scoped to: `--session`, else `$STINT_SESSION`.
+    static var session: String? {
+        sessionOption ?? environment[Session.environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A client that starts the daemon when nothing answers, unless `STINT_NO_AUTOSTART=1`,
+    /// scoped to ``session``.
     static var client: StintClient {
         let autostart = environment["STINT_NO_AUTOSTART"] != "1"
-        return StintClient(paths: paths, autostartExecutable: autostart ? executablePath : nil)
+        return StintClient(paths: paths, autostartExecutable: autostart ? executablePath : nil, session: session)
     }
 
     /// This executable's path.

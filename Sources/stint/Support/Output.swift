@@ -12,24 +12,38 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     /// Removes a `-o FORMAT` given before the subcommand name and returns it.
     static func extractLeading(_ arguments: [String]) -> ([String], OutputFormat?) {
         var rest = arguments
+        var format: OutputFormat?
         var index = 0
         while index < rest.count, rest[index].hasPrefix("-"), rest[index] != "--" {
             let argument = rest[index]
             if argument == "-o" || argument == "--output", index + 1 < rest.count,
-                let format = OutputFormat(rawValue: rest[index + 1])
+                let parsed = OutputFormat(rawValue: rest[index + 1])
             {
                 rest.removeSubrange(index...(index + 1))
-                return (rest, format)
+                format = parsed
+                continue
             }
-            for prefix in ["--output=", "-o="] where argument.hasPrefix(prefix) {
-                if let format = OutputFormat(rawValue: String(argument.dropFirst(prefix.count))) {
-                    rest.remove(at: index)
-                    return (rest, format)
-                }
+            if let prefix = ["--output=", "-o="].first(where: { argument.hasPrefix($0) }),
+                let parsed = OutputFormat(rawValue: String(argument.dropFirst(prefix.count)))
+            {
+                rest.remove(at: index)
+                format = parsed
+                continue
+            }
+            // `--session S` before the subcommand too; it is every command's option.
+            if argument == "--session", index + 1 < rest.count {
+                CLIEnvironment.sessionOption = rest[index + 1]
+                rest.removeSubrange(index...(index + 1))
+                continue
+            }
+            if argument.hasPrefix("--session=") {
+                CLIEnvironment.sessionOption = String(argument.dropFirst("--session=".count))
+                rest.remove(at: index)
+                continue
             }
             index += 1
         }
-        return (rest, nil)
+        return (rest, format)
     }
 
     /// The format asked for on a command line, before (or without) a successful parse,
@@ -52,6 +66,19 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct GlobalOptions: ParsableArguments {
     @Option(name: [.customShort("o"), .long], help: "Output format: text, json or ndjson.")
     var output: OutputFormat = OutputFormat.rootDefault
+
+    @Option(
+        help: ArgumentHelp(
+            "Scope this command to a session: only its jobs are seen, waited on or stopped, and new jobs join it (default: $STINT_SESSION).",
+            valueName: "S"))
+    var session: String?
+
+    mutating func validate() throws {
+        if let session {
+            try Session.validate(session)
+            CLIEnvironment.sessionOption = session
+        }
+    }
 }
 
 /// Writes results to stdout and chatter to stderr, in the chosen format.

@@ -1,0 +1,97 @@
+import Foundation
+import StintCore
+import StintRunner
+import StintStore
+
+extension Engine {
+    /// A compact, bounded picture of a session for an agent's prompt: running and waiting
+    /// jobs, then ended jobs whose notifications are still pending. Stable order: running
+    /// by start, waiting by id, ended by notification.
+    public func summary(session: String?) async throws -> SummaryView {
+        let now = clock.now()
+        let live = try await store.list(JobFilter(states: [.running, .queued, .held], session: session, limit: 100_000))
+        let running = live.filter { $0.state == .running }
+            .sorted { ($0.attempts.last?.startedAt ?? $0.createdAt, $0.id) < ($1.attempts.last?.startedAt ?? $1.createdAt, $1.id) }
+        let waiting = live.filter { $0.state != .running }.sorted { $0.id < $1.id }
+        var active: [SummaryView.Active] = []
+        for job in (running + waiting).prefix(SummaryView.maxEntries) {
+            var lastLine: String?
+            if job.state == .running, let attempt = job.attempts.last {
+                let reader = LogReader(
+                    path: paths.log(job: job.id, attempt: attempt.number), cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
+                lastLine = Self.lines(reader.tail(lines: 1)).last.map { Self.shorten($0) }
+            }
+            active.append(
+                SummaryView.Active(
+                    id: job.id, state: job.state, title: Self.title(job.spec),
+                    age: now.timeIntervalSince(job.state == .running ? job.attempts.last?.startedAt ?? job.createdAt : job.createdAt),
+                    lastLine: lastLine, stalledAt: job.state == .running ? job.attempts.last?.stallLine.map { Self.shorten($0) } : nil))
+        }
+        let pending = try await store.notifications(session: session, after: 0, limit: 100_000).notifications
+            .filter { $0.kind == .ended }
+        let ended = pending.prefix(SummaryView.maxEntries).map { notification in
+            SummaryView.Ended(
+                id: notification.job, notification: notification.id, state: notification.state,
+                title: Self.shorten(notification.labels["description"] ?? notification.command),
+                exitCode: notification.exitCode, reason: notification.reason, duration: notification.duration)
+        }
+        let omitted = (running.count + waiting.count - active.count) + (pending.count - ended.count)
+        let text = Self.summaryText(
+            session: session, running: running.count, waiting: waiting.count, pending: pending.count, active: active,
+            ended: Array(ended), omitted: omitted)
+        return SummaryView(session: session, active: active, ended: Array(ended), omitted: omitted, text: text)
+    }
+
+    static func title(_ spec: JobSpec) -> String {
+        shorten(spec.labels["description"] ?? spec.displayCommand)
+    }
+
+    static func shorten(_ text: String) -> String {
+        let line = text.replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+        guard line.count > SummaryView.maxFieldCharacters else { return line }
+        return String(line.prefix(SummaryView.maxFieldCharacters - 1)) + "…"
+    }
+
+    static func summaryText(
+        session: String?, running: Int, waiting: Int, pending: Int, active: [SummaryView.Active],
+        ended: [SummaryView.Ended], omitted: Int
+    ) -> String {
+        var lines = [
+            "stint\(session.map { " session \($0)" } ?? ""): \(running) running, \(waiting) waiting, \(pending) ended unacknowledged"
+        ]
+        for job in active {
+            var line = "  #\(job.id) \(job.state.rawValue) \(compact(job.age)): \(job.title)"
+            if let stalled = job.stalledAt {
+                line += " | stalled at \"\(stalled)\""
+            } else if let last = job.lastLine, !last.isEmpty {
+                line += " | \(last)"
+            }
+            lines.append(line)
+        }
+        for job in ended {
+            var outcome = job.state.rawValue
+            if let code = job.exitCode { outcome += " exit \(code)" } else if let reason = job.reason { outcome += " (\(reason))" }
+            if let duration = job.duration { outcome += " in \(compact(duration))" }
+            lines.append("  #\(job.id) \(outcome): \(job.title) [ack \(job.notification)]")
+        }
+        if omitted > 0 { lines.append("  … \(omitted) more (stint ls, stint notifications)") }
+        var text = ""
+        for (index, line) in lines.enumerated() {
+            let rest = lines.count - index
+            if text.count + line.count + 1 > SummaryView.maxCharacters - 40 {
+                text += "  … \(rest) more lines\n"
+                break
+            }
+            text += line + "\n"
+        }
+        return text
+    }
+
+    /// `42s`, `3m12s`, `2h05m`.
+    static func compact(_ seconds: Double) -> String {
+        let total = Int(max(0, seconds).rounded())
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
+        return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m"
+    }
+}
