@@ -29,8 +29,21 @@ struct StintDaemonCommand: AsyncParsableCommand {
     @Option(name: .customLong("notification-cap"), help: "Pending notifications kept per session; the oldest are dropped beyond (default 1000).")
     var notificationCap: Int = Session.defaultNotificationCap
 
+    @Option(help: "Attempts in all to deliver a notification to a webhook or command hook (default 3).")
+    var deliveryAttempts: Int = DeliveryPolicy.defaultAttempts
+
+    @Option(help: "The first and the longest delay between delivery attempts; delays double (default 30s..5m).")
+    var deliveryBackoff: String = "30s..5m"
+
+    @Option(help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start (default 10s).")
+    var shutdownBudget: String = "10s"
+
     /// `retention` in seconds, set by `validate()`.
     private var retentionSeconds = Retention.defaultSeconds
+    /// The delivery policy, set by `validate()`.
+    private var deliveryPolicy = DeliveryPolicy()
+    /// `shutdownBudget` in seconds, set by `validate()`.
+    private var shutdownBudgetSeconds = DeliveryPolicy.defaultShutdownBudget
 
     mutating func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
@@ -40,6 +53,15 @@ struct StintDaemonCommand: AsyncParsableCommand {
             throw ValidationError("--retention takes a duration such as 7d, 12h or 0 (keep forever)")
         }
         retentionSeconds = seconds
+        guard deliveryAttempts >= 1 else { throw ValidationError("--delivery-attempts must be at least 1") }
+        guard let backoff = DeliveryPolicy.backoffRange(deliveryBackoff) else {
+            throw ValidationError("--delivery-backoff takes MIN..MAX durations, such as 30s..5m")
+        }
+        deliveryPolicy = DeliveryPolicy(attempts: deliveryAttempts, firstDelay: backoff.first, maxDelay: backoff.max)
+        guard let budget = DurationParser.seconds(shutdownBudget), budget >= 0 else {
+            throw ValidationError("--shutdown-budget takes a duration such as 10s")
+        }
+        shutdownBudgetSeconds = budget
     }
 
     func run() async throws {
@@ -58,8 +80,11 @@ struct StintDaemonCommand: AsyncParsableCommand {
                     hint: "build it with `swift build --product stint-shim`")
             }
             try await Daemon.run(
-                .init(paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
-                    retention: retentionSeconds, notificationCap: notificationCap), logger: logger)
+                .init(
+                    paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
+                    retention: retentionSeconds, notificationCap: notificationCap, delivery: deliveryPolicy,
+                    shutdownBudget: shutdownBudgetSeconds),
+                logger: logger)
         } catch let error as StintError {
             logger.error("\(error.description)")
             FileHandle.standardError.write(Data("stint-daemon: \(error.description)\n".utf8))

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Prometheus
 import StintCore
 import StintEngine
 import StintRunner
@@ -11,10 +12,16 @@ import StintStore
 struct APIRouter {
     let engine: Engine
     let daemon: DaemonInfo
+    let metrics: PrometheusCollectorRegistry
 
     func build() -> Router<StintRequestContext> {
         let router = Router(context: StintRequestContext.self)
         router.add(middleware: SessionHeaderMiddleware())
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+        }
         router.get("/v1/daemon") { _, _ in
             try await json { try await daemon.status(engine: engine) }
         }

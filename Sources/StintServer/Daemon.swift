@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import StintCore
 import StintEngine
@@ -28,18 +30,33 @@ public enum Daemon {
         public var retention: Double
         /// Pending notifications kept per session.
         public var notificationCap: Int
+        /// How webhooks and command hooks are retried. Default: ``DeliveryPolicy``'s defaults.
+        public var delivery: DeliveryPolicy
+        /// Seconds a graceful stop gives the deliveries that are due. Default 10.
+        public var shutdownBudget: Double
         /// Creates options.
         public init(
             paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
-            notificationCap: Int = Session.defaultNotificationCap
+            notificationCap: Int = Session.defaultNotificationCap, delivery: DeliveryPolicy = DeliveryPolicy(),
+            shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget
         ) {
             self.notificationCap = notificationCap
             self.paths = paths
             self.parallel = parallel
             self.shimPath = shimPath
             self.retention = retention
+            self.delivery = delivery
+            self.shutdownBudget = shutdownBudget
         }
     }
+
+    /// The registry `GET /metrics` exports. swift-metrics is bootstrapped with it once per
+    /// process, the first time a daemon runs, so every metric of every library lands there.
+    static let metrics: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
 
     /// Runs until a graceful shutdown completes. Throws `E_CONFLICT` when another daemon
     /// already serves this state folder.
@@ -56,8 +73,16 @@ public enum Daemon {
             configuration: .init(parallel: options.parallel, retention: options.retention), logger: logger)
         try await engine.start()
 
+        let metrics = Self.metrics
+        let http = DeliveryWorker.makeHTTPClient()
+        let deliveries = DeliveryWorker(
+            store: store, configuration: .init(policy: options.delivery, paths: paths), httpClient: http,
+            metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
+        // Deliveries queued while the engine started are due already: the worker's first round sends them.
+        await engine.setDeliveryObserver { deliveries.poke() }
+
         let info = DaemonInfo(paths: paths, parallel: engine.configuration.parallel)
-        let router = APIRouter(engine: engine, daemon: info).build()
+        let router = APIRouter(engine: engine, daemon: info, metrics: metrics).build()
         let socket = paths.socket
         let app = Application(
             router: router,
@@ -69,11 +94,21 @@ public enum Daemon {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [app, ShutdownService(engine: engine, info: info)],
+                // Shut down in reverse order: waiters are released, then deliveries drain, then the API.
+                services: [
+                    app, DeliveryService(worker: deliveries, budget: options.shutdownBudget),
+                    ShutdownService(engine: engine, info: info),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         info.attach(group)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
         unlink(socket)
         withExtendedLifetime(lock) {}
         logger.info("stint daemon stopped; running jobs continue under their shims")

@@ -29,8 +29,25 @@ struct DaemonRun: ParsableCommand {
     @Option(name: .customLong("notification-cap"), help: "Pending notifications kept per session; the oldest are dropped beyond (default 1000).")
     var notificationCap: Int = Session.defaultNotificationCap
 
+
+    @Option(help: "Attempts in all to deliver a notification to a webhook or command hook (default 3).")
+    var deliveryAttempts: Int = DeliveryPolicy.defaultAttempts
+
+    @Option(help: "The first and the longest delay between delivery attempts; delays double (default 30s..5m).")
+    var deliveryBackoff: String = "30s..5m"
+
+    @Option(help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start (default 10s).")
+    var shutdownBudget: String = "10s"
+
     func run() throws {
         guard notificationCap >= 1 else { throw StintError(.usage, "--notification-cap must be at least 1") }
+        guard deliveryAttempts >= 1 else { throw StintError(.usage, "--delivery-attempts must be at least 1") }
+        guard DeliveryPolicy.backoffRange(deliveryBackoff) != nil else {
+            throw StintError(.usage, "--delivery-backoff takes MIN..MAX durations with MIN <= MAX", hint: "for example 30s..5m")
+        }
+        guard try ValueParsing.duration(shutdownBudget, flag: "--shutdown-budget") >= 0 else {
+            throw StintError(.usage, "--shutdown-budget must not be negative")
+        }
         let retentionSeconds = try ValueParsing.duration(retention, flag: "--retention")
         guard retentionSeconds >= 0 else { throw StintError(.usage, "--retention must not be negative") }
         guard parallel >= 1 else { throw StintError(.usage, "--parallel must be at least 1") }
@@ -42,8 +59,12 @@ struct DaemonRun: ParsableCommand {
         guard access(daemon, X_OK) == 0 else {
             throw StintError(.unavailable, "cannot find \(daemon)", hint: "build it with `swift build --product stint-daemon`")
         }
-        var arguments = [daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention]
-        arguments += ["--notification-cap", String(notificationCap)]
+        let arguments = [
+            daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention,
+            "--notification-cap", String(notificationCap),
+            "--delivery-attempts", String(deliveryAttempts), "--delivery-backoff", deliveryBackoff,
+            "--shutdown-budget", shutdownBudget,
+        ]
         var argv = arguments.map { strdup($0) } + [nil]
         execv(daemon, &argv)
         throw StintError(.unavailable, "cannot run \(daemon): \(String(cString: strerror(errno)))")
