@@ -26,8 +26,16 @@ struct StintDaemonCommand: AsyncParsableCommand {
     @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
     var retention: String = "7d"
 
+    @Option(
+        help: ArgumentHelp(
+            "Also serve the API on this TCP address, to clients with an API token (`stint token create`); a non-loopback address is warned about.",
+            valueName: "HOST:PORT"))
+    var listen: String?
+
     /// `retention` in seconds, set by `validate()`.
     private var retentionSeconds = Retention.defaultSeconds
+    /// `listen` parsed, set by `validate()`.
+    private var listenAddress: HostPort?
 
     mutating func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
@@ -36,6 +44,12 @@ struct StintDaemonCommand: AsyncParsableCommand {
             throw ValidationError("--retention takes a duration such as 7d, 12h or 0 (keep forever)")
         }
         retentionSeconds = seconds
+        if let listen {
+            guard let address = HostPort.parse(listen) else {
+                throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7070 or [::1]:7070")
+            }
+            listenAddress = address
+        }
     }
 
     func run() async throws {
@@ -55,7 +69,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
             }
             try await Daemon.run(
                 .init(paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
-                    retention: retentionSeconds), logger: logger)
+                    retention: retentionSeconds, listen: listenAddress), logger: logger)
         } catch let error as StintError {
             logger.error("\(error.description)")
             FileHandle.standardError.write(Data("stint-daemon: \(error.description)\n".utf8))

@@ -26,12 +26,19 @@ public enum Daemon {
         public var shimPath: String
         /// Seconds ended jobs are kept; 0 keeps them forever.
         public var retention: Double
+        /// Also serve the API on this TCP address, to clients with an API token. Default:
+        /// `nil`, only the unix socket.
+        public var listen: HostPort?
         /// Creates options.
-        public init(paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds) {
+        public init(
+            paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
+            listen: HostPort? = nil
+        ) {
             self.paths = paths
             self.parallel = parallel
             self.shimPath = shimPath
             self.retention = retention
+            self.listen = listen
         }
     }
 
@@ -51,7 +58,8 @@ public enum Daemon {
         try await engine.start()
 
         let info = DaemonInfo(paths: paths, parallel: engine.configuration.parallel)
-        let router = APIRouter(engine: engine, daemon: info).build()
+        let tokens = APITokens(store: store)
+        let router = APIRouter(engine: engine, daemon: info, tokens: tokens, transport: .unixSocket).build()
         let socket = paths.socket
         let app = Application(
             router: router,
@@ -61,9 +69,16 @@ public enum Daemon {
                 logger.info("stint daemon ready", metadata: ["socket": "\(socket)", "pid": "\(getpid())"])
             },
             logger: logger)
+        var services: [any Service] = [app, ShutdownService(engine: engine, info: info)]
+        if let listen = options.listen {
+            services.append(
+                tcpApplication(
+                    listen, router: APIRouter(engine: engine, daemon: info, tokens: tokens, transport: .tcp).build(),
+                    info: info, logger: logger))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [app, ShutdownService(engine: engine, info: info)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         info.attach(group)
@@ -72,6 +87,27 @@ public enum Daemon {
         withExtendedLifetime(lock) {}
         logger.info("stint daemon stopped; running jobs continue under their shims")
     }
+}
+
+/// The API on `address` for clients with an API token: same routes as the socket.
+private func tcpApplication(
+    _ address: HostPort, router: Router<StintRequestContext>, info: DaemonInfo, logger: Logger
+) -> some Service {
+    if !address.isLoopback {
+        logger.warning(
+            "the API listens on a non-loopback address over plain HTTP: tokens and job output cross the network unencrypted",
+            metadata: ["listen": "\(address)"])
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+        onServerRunning: { channel in
+            let bound = HostPort(
+                host: channel.localAddress?.ipAddress ?? address.host, port: channel.localAddress?.port ?? address.port)
+            info.listening(at: bound)
+            logger.info("stint daemon listening on TCP (API tokens required)", metadata: ["listen": "http://\(bound)"])
+        },
+        logger: logger)
 }
 
 /// Releases long requests (waits, follows) when shutdown begins, so the server can

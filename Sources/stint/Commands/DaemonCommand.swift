@@ -26,6 +26,12 @@ struct DaemonRun: ParsableCommand {
     @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
     var retention: String = "7d"
 
+    @Option(
+        help: ArgumentHelp(
+            "Also serve the API on this TCP address, to clients with an API token (see `stint token`); a non-loopback address is warned about.",
+            valueName: "HOST:PORT"))
+    var listen: String?
+
     func run() throws {
         let retentionSeconds = try ValueParsing.duration(retention, flag: "--retention")
         guard retentionSeconds >= 0 else { throw StintError(.usage, "--retention must not be negative") }
@@ -38,7 +44,12 @@ struct DaemonRun: ParsableCommand {
         guard access(daemon, X_OK) == 0 else {
             throw StintError(.unavailable, "cannot find \(daemon)", hint: "build it with `swift build --product stint-daemon`")
         }
-        let arguments = [daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention]
+        if let listen, HostPort.parse(listen) == nil {
+            throw StintError(.usage, "--listen takes HOST:PORT, not '\(listen)'", hint: "for example 127.0.0.1:7070 or [::1]:7070")
+        }
+        let arguments =
+            [daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention]
+            + (listen.map { ["--listen", $0] } ?? [])
         var argv = arguments.map { strdup($0) } + [nil]
         execv(daemon, &argv)
         throw StintError(.unavailable, "cannot run \(daemon): \(String(cString: strerror(errno)))")
@@ -52,7 +63,8 @@ struct DaemonStop: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
+        var client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
+        client.remote = CLIEnvironment.remote
         let status = try client.daemonStatus()
         try client.stopDaemon()
         Output(format: global.output).emit(status) { "stopped the daemon (pid \(status.pid)); running jobs continue" }
@@ -65,7 +77,9 @@ struct DaemonStatusCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let status = try StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil).daemonStatus()
+        var client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
+        client.remote = CLIEnvironment.remote
+        let status = try client.daemonStatus()
         Output(format: global.output).emit(status) {
             let counts = JobState.allCases.map { "\($0.rawValue) \(status.counts[$0.rawValue] ?? 0)" }.joined(separator: ", ")
             return """
@@ -73,7 +87,7 @@ struct DaemonStatusCommand: ParsableCommand {
                 version   \(status.version)
                 uptime    \(JobText.duration(status.uptime))
                 store     \(status.store)
-                socket    \(status.socket)
+                socket    \(status.socket)\(status.listen.map { "\nlisten    \($0)" } ?? "")
                 parallel  \(status.parallel)
                 jobs      \(counts)
                 """

@@ -8,10 +8,19 @@ enum CLIEnvironment {
 
     static var paths: StintPaths { StintPaths(environment: environment) }
 
-    /// A client that starts the daemon when nothing answers, unless `STINT_NO_AUTOSTART=1`.
+    /// A client that starts the daemon when nothing answers, unless `STINT_NO_AUTOSTART=1`;
+    /// with `STINT_URL`, one that talks to that daemon over TCP and starts none.
     static var client: StintClient {
-        let autostart = environment["STINT_NO_AUTOSTART"] != "1"
-        return StintClient(paths: paths, autostartExecutable: autostart ? executablePath : nil)
+        let autostart = environment["STINT_NO_AUTOSTART"] != "1" && remote == nil
+        var client = StintClient(paths: paths, autostartExecutable: autostart ? executablePath : nil)
+        client.remote = remote
+        return client
+    }
+
+    /// `STINT_URL` and `STINT_TOKEN`: a daemon to reach over TCP instead of the local socket.
+    static var remote: StintClient.Remote? {
+        guard let url = environment["STINT_URL"], !url.isEmpty else { return nil }
+        return StintClient.Remote(url: url, token: environment["STINT_TOKEN"])
     }
 
     /// This executable's path.
