@@ -18,7 +18,7 @@ enum DaemonProbe {
     }
 
     static func answers(_ socketPath: String) -> Bool {
-        guard let fd = try? UnixHTTPConnection(socketPath: socketPath).connect() else { return false }
+        guard let fd = try? HTTPConnection(target: .unix(socketPath)).connect() else { return false }
         close(fd)
         return true
     }

@@ -7,16 +7,32 @@ import StintCore
 
 /// A typed client of the daemon's API, for the CLI and for Swift programs.
 ///
-/// Calls block the calling thread; each is one HTTP request on the local socket.
-/// When nothing answers and auto-start is on, the first call starts the daemon
-/// (detached) and waits for it to listen.
+/// Calls block the calling thread; each is one HTTP request on the local socket, or
+/// over TCP to a ``remote`` daemon. When nothing answers on the local socket and
+/// auto-start is on, the first call starts the daemon (detached) and waits for it to listen.
 public struct StintClient: Sendable {
+    /// A daemon reached over TCP (`STINT_URL`) with an API token (`STINT_TOKEN`).
+    public struct Remote: Sendable {
+        /// `http://HOST:PORT`; `https://` is refused with `E_USAGE` when a call is made.
+        public var url: String
+        /// The API token, sent as `Authorization: Bearer`; `nil`: none, and the daemon refuses.
+        public var token: String?
+        /// Creates a remote.
+        public init(url: String, token: String?) {
+            self.url = url
+            self.token = token
+        }
+    }
+
     /// The state folder layout.
     public let paths: StintPaths
     /// The executable to start as `EXECUTABLE daemon` when nothing answers; `nil`: never.
     public let autostartExecutable: String?
     /// The session every call is scoped to (sent as `Stint-Session`); `nil`: none.
     public var session: String?
+    /// Talk to this daemon over TCP instead of the local socket, never starting one.
+    /// Default: `nil`, the local socket.
+    public var remote: Remote?
 
     /// Creates a client.
     public init(paths: StintPaths, autostartExecutable: String?, session: String? = nil) {
@@ -136,6 +152,8 @@ public struct StintClient: Sendable {
     /// has exited; running jobs keep running. Never starts one.
     public func stopDaemon(timeout: Double = 15) throws {
         _ = try call("POST", "/v1/daemon/stop", Empty(), as: Empty.self, autostart: false)
+        // A remote daemon's lock is on another machine, or at least not ours to watch.
+        guard remote == nil else { return }
         // The daemon holds its lock until the process is gone: that, not the socket,
         // says a new daemon may start.
         let deadline = Date().addingTimeInterval(timeout)
@@ -167,7 +185,7 @@ public struct StintClient: Sendable {
                 method: "GET", path: "/v1/jobs/\(id)/log" + Self.queryString(query), body: nil,
                 onHead: { head in isError = head.status >= 400 },
                 onBody: { data in if isError { errorBody.append(data) } else { try sink(data) } })
-        } catch let error as UnixHTTPConnection.ConnectError {
+        } catch let error as HTTPConnection.ConnectError {
             throw unavailable(error)
         }
         if isError { throw Self.error(from: errorBody) }
@@ -219,7 +237,7 @@ public struct StintClient: Sendable {
                 })
         } catch is Stop {
             return
-        } catch let error as UnixHTTPConnection.ConnectError {
+        } catch let error as HTTPConnection.ConnectError {
             throw unavailable(error)
         }
         if isError { throw Self.error(from: errorBody) }
@@ -237,6 +255,24 @@ public struct StintClient: Sendable {
         return try call("GET", "/v1/summary" + Self.queryString(query), Empty?.none, as: SummaryView.self)
     }
 
+    // MARK: - API tokens
+
+    /// Creates an API token for TCP clients, bound to `session` when given; the answer
+    /// carries the secret, which is shown only this once. Only on the local socket.
+    public func createToken(session: String?) throws -> TokenView {
+        try call("POST", "/v1/tokens", TokenRequest(session: session), as: TokenView.self)
+    }
+
+    /// Every API token (of the client's session, when scoped), without secrets.
+    public func tokens() throws -> [TokenView] {
+        try call("GET", "/v1/tokens", Empty?.none, as: [TokenView].self)
+    }
+
+    /// Revokes an API token: the daemon refuses it from then on.
+    public func revokeToken(_ id: Int64) throws -> TokenView {
+        try call("POST", "/v1/tokens/\(id)/revoke", Empty(), as: TokenView.self)
+    }
+
     // MARK: - Plumbing
 
     /// Sends one request and decodes the envelope's data, throwing its error.
@@ -248,7 +284,7 @@ public struct StintClient: Sendable {
         var received = Data()
         do {
             _ = try connection.exchange(method: method, path: path, body: payload) { received.append($0) }
-        } catch let error as UnixHTTPConnection.ConnectError {
+        } catch let error as HTTPConnection.ConnectError {
             throw unavailable(error)
         }
         let decoder = StintJSON.decoder()
@@ -267,18 +303,34 @@ public struct StintClient: Sendable {
         return StintError(.internal, "unexpected answer from the daemon: \(String(decoding: body.prefix(200), as: UTF8.self))")
     }
 
-    private func connection(autostart: Bool) throws -> UnixHTTPConnection {
-        var connection = UnixHTTPConnection(socketPath: paths.socket)
-        if let session { connection.headers[Session.header] = session }
-        if autostart, let executable = autostartExecutable {
-            connection.startDaemon = { try DaemonAutostart(paths: paths, executable: executable).start() }
+    private func connection(autostart: Bool) throws -> HTTPConnection {
+        var connection: HTTPConnection
+        if let remote {
+            connection = HTTPConnection(target: .tcp(try HostPort.parse(url: remote.url)))
+            if let token = remote.token, !token.isEmpty {
+                guard token.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline }) else {
+                    throw StintError(.usage, "STINT_TOKEN holds spaces or characters a token never has")
+                }
+                connection.headers["Authorization"] = "Bearer \(token)"
+            }
+        } else {
+            connection = HTTPConnection(target: .unix(paths.socket))
+            if autostart, let executable = autostartExecutable {
+                connection.startDaemon = { try DaemonAutostart(paths: paths, executable: executable).start() }
+            }
         }
+        if let session { connection.headers[Session.header] = session }
         return connection
     }
 
-    private func unavailable(_ error: UnixHTTPConnection.ConnectError) -> StintError {
+    private func unavailable(_ error: HTTPConnection.ConnectError) -> StintError {
         switch error {
         case .nobodyListening(let message), .failed(let message):
+            if let remote {
+                return StintError(
+                    .unavailable, "cannot reach the stint daemon at \(remote.url): \(message)",
+                    hint: "is `stint daemon --listen` running there? STINT_URL never starts a daemon")
+            }
             return StintError(
                 .unavailable, "cannot reach the stint daemon at \(paths.socket): \(message)",
                 hint: autostartExecutable == nil

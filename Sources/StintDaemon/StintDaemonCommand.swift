@@ -45,6 +45,15 @@ struct StintDaemonCommand: AsyncParsableCommand {
     /// `shutdownBudget` in seconds, set by `validate()`.
     private var shutdownBudgetSeconds = DeliveryPolicy.defaultShutdownBudget
 
+    @Option(
+        help: ArgumentHelp(
+            "Also serve the API on this TCP address, to clients with an API token (`stint token create`); a non-loopback address is warned about.",
+            valueName: "HOST:PORT"))
+    var listen: String?
+
+    /// `listen` parsed, set by `validate()`.
+    private var listenAddress: HostPort?
+
     mutating func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
         guard notificationCap >= 1 else { throw ValidationError("--notification-cap must be at least 1") }
@@ -62,6 +71,12 @@ struct StintDaemonCommand: AsyncParsableCommand {
             throw ValidationError("--shutdown-budget takes a duration such as 10s")
         }
         shutdownBudgetSeconds = budget
+        if let listen {
+            guard let address = HostPort.parse(listen) else {
+                throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7070 or [::1]:7070")
+            }
+            listenAddress = address
+        }
     }
 
     func run() async throws {
@@ -83,7 +98,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
                 .init(
                     paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
                     retention: retentionSeconds, notificationCap: notificationCap, delivery: deliveryPolicy,
-                    shutdownBudget: shutdownBudgetSeconds),
+                    shutdownBudget: shutdownBudgetSeconds, listen: listenAddress),
                 logger: logger)
         } catch let error as StintError {
             logger.error("\(error.description)")

@@ -13,15 +13,20 @@ struct APIRouter {
     let engine: Engine
     let daemon: DaemonInfo
     let metrics: PrometheusCollectorRegistry
+    let tokens: APITokens
+    /// Which listener this router serves: TCP requests must present a token.
+    let transport: Transport
 
     func build() -> Router<StintRequestContext> {
         let router = Router(context: StintRequestContext.self)
+        if transport == .tcp { router.add(middleware: TokenAuthMiddleware(tokens: tokens)) }
         router.add(middleware: SessionHeaderMiddleware())
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
         }
+        addTokenRoutes(to: router)
         router.get("/v1/daemon") { _, _ in
             try await json { try await daemon.status(engine: engine) }
         }
@@ -316,7 +321,7 @@ struct APIRouter {
     }
 }
 
-private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
     var request = request
     let buffer = try await request.collectBody(upTo: 256 << 20)
     do {
@@ -326,7 +331,7 @@ private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async thro
     }
 }
 
-private func json<T: Codable & Sendable>(_ body: () async throws -> T) async throws -> Response {
+func json<T: Codable & Sendable>(_ body: () async throws -> T) async throws -> Response {
     do {
         return jsonResponse(.ok, Envelope.ok(try await body()))
     } catch {

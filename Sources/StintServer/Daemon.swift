@@ -34,11 +34,14 @@ public enum Daemon {
         public var delivery: DeliveryPolicy
         /// Seconds a graceful stop gives the deliveries that are due. Default 10.
         public var shutdownBudget: Double
+        /// Also serve the API on this TCP address, to clients with an API token. Default:
+        /// `nil`, only the unix socket.
+        public var listen: HostPort?
         /// Creates options.
         public init(
             paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
             notificationCap: Int = Session.defaultNotificationCap, delivery: DeliveryPolicy = DeliveryPolicy(),
-            shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget
+            shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget, listen: HostPort? = nil
         ) {
             self.notificationCap = notificationCap
             self.paths = paths
@@ -47,6 +50,7 @@ public enum Daemon {
             self.retention = retention
             self.delivery = delivery
             self.shutdownBudget = shutdownBudget
+            self.listen = listen
         }
     }
 
@@ -82,7 +86,8 @@ public enum Daemon {
         await engine.setDeliveryObserver { deliveries.poke() }
 
         let info = DaemonInfo(paths: paths, parallel: engine.configuration.parallel)
-        let router = APIRouter(engine: engine, daemon: info, metrics: metrics).build()
+        let tokens = APITokens(store: store)
+        let router = APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .unixSocket).build()
         let socket = paths.socket
         let app = Application(
             router: router,
@@ -92,13 +97,21 @@ public enum Daemon {
                 logger.info("stint daemon ready", metadata: ["socket": "\(socket)", "pid": "\(getpid())"])
             },
             logger: logger)
+        // Shut down in reverse order: waiters are released, then deliveries drain, then the APIs.
+        var services: [any Service] = [app]
+        if let listen = options.listen {
+            services.append(
+                tcpApplication(
+                    listen,
+                    router: APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .tcp).build(),
+                    info: info, logger: logger))
+        }
+        services += [
+            DeliveryService(worker: deliveries, budget: options.shutdownBudget), ShutdownService(engine: engine, info: info),
+        ]
         let group = ServiceGroup(
             configuration: .init(
-                // Shut down in reverse order: waiters are released, then deliveries drain, then the API.
-                services: [
-                    app, DeliveryService(worker: deliveries, budget: options.shutdownBudget),
-                    ShutdownService(engine: engine, info: info),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         info.attach(group)
@@ -113,6 +126,27 @@ public enum Daemon {
         withExtendedLifetime(lock) {}
         logger.info("stint daemon stopped; running jobs continue under their shims")
     }
+}
+
+/// The API on `address` for clients with an API token: same routes as the socket.
+private func tcpApplication(
+    _ address: HostPort, router: Router<StintRequestContext>, info: DaemonInfo, logger: Logger
+) -> some Service {
+    if !address.isLoopback {
+        logger.warning(
+            "the API listens on a non-loopback address over plain HTTP: tokens and job output cross the network unencrypted",
+            metadata: ["listen": "\(address)"])
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+        onServerRunning: { channel in
+            let bound = HostPort(
+                host: channel.localAddress?.ipAddress ?? address.host, port: channel.localAddress?.port ?? address.port)
+            info.listening(at: bound)
+            logger.info("stint daemon listening on TCP (API tokens required)", metadata: ["listen": "http://\(bound)"])
+        },
+        logger: logger)
 }
 
 /// Releases long requests (waits, follows) when shutdown begins, so the server can

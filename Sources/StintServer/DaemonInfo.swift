@@ -11,6 +11,7 @@ final class DaemonInfo: Sendable {
     let startedAt = Date()
     private let stopping = Atomic<Bool>(false)
     private let group = Mutex<ServiceGroup?>(nil)
+    private let listenURL = Mutex<String?>(nil)
 
     init(paths: StintPaths, parallel: Int) {
         self.paths = paths
@@ -22,6 +23,11 @@ final class DaemonInfo: Sendable {
 
     func attach(_ serviceGroup: ServiceGroup) {
         group.withLock { $0 = serviceGroup }
+    }
+
+    /// Records the TCP listener's address once it is bound (the port may have been 0).
+    func listening(at address: HostPort) {
+        listenURL.withLock { $0 = "http://\(address)" }
     }
 
     func markStopping() {
@@ -43,6 +49,6 @@ final class DaemonInfo: Sendable {
         DaemonStatus(
             pid: getpid(), version: StintVersion.current, store: engine.storeLocation, home: paths.home,
             socket: paths.socket, uptime: Date().timeIntervalSince(startedAt), parallel: parallel,
-            counts: try await engine.counts())
+            counts: try await engine.counts(), listen: listenURL.withLock { $0 })
     }
 }

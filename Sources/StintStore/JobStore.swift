@@ -102,6 +102,13 @@ public protocol JobStore: Sendable {
 
     /// The token with this hash, if it exists and was not revoked.
     func token(hash: String) async throws -> TokenView?
+
+    /// Every token, revoked ones included, by id; never their secrets.
+    func tokens() async throws -> [TokenView]
+
+    /// Revokes a token: its secret is refused from then on. Revoking a revoked token
+    /// changes nothing; an unknown id throws `E_NOT_FOUND`.
+    func revokeToken(id: Int64, now: Date) async throws -> TokenView
 }
 
 /// One job of an `insert`.

@@ -240,11 +240,14 @@ public struct TokenView: Sendable, Codable {
     public var token: String?
     public var session: String?
     public var createdAt: Date
+    /// When it was revoked; `nil`: it is valid.
+    public var revokedAt: Date?
     /// Creates a view.
-    public init(id: Int64, token: String?, session: String?, createdAt: Date) {
+    public init(id: Int64, token: String?, session: String?, createdAt: Date, revokedAt: Date? = nil) {
         self.id = id
         self.token = token
         self.session = session
         self.createdAt = createdAt
+        self.revokedAt = revokedAt
     }
 }

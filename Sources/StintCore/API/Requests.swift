@@ -151,10 +151,12 @@ public struct DaemonStatus: Sendable, Codable {
     public var parallel: Int
     /// Jobs per state.
     public var counts: [String: Int]
+    /// The TCP API's URL (`http://HOST:PORT`), when the daemon runs with `--listen`.
+    public var listen: String?
     /// Creates a status.
     public init(
         pid: Int32, version: String, store: String, home: String, socket: String, uptime: Double,
-        parallel: Int, counts: [String: Int]
+        parallel: Int, counts: [String: Int], listen: String? = nil
     ) {
         self.pid = pid
         self.version = version
@@ -164,5 +166,6 @@ public struct DaemonStatus: Sendable, Codable {
         self.uptime = uptime
         self.parallel = parallel
         self.counts = counts
+        self.listen = listen
     }
 }

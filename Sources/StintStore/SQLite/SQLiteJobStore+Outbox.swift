@@ -91,27 +91,6 @@ extension SQLiteJobStore {
         }
     }
 
-    public func createToken(hash: String, session: String?, now: Date) async throws -> TokenView {
-        try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO tokens (hash, session, created_at) VALUES (?, ?, ?)",
-                arguments: [hash, session, now.timeIntervalSince1970])
-            return TokenView(id: db.lastInsertedRowID, token: nil, session: session, createdAt: now)
-        }
-    }
-
-    public func token(hash: String) async throws -> TokenView? {
-        try await pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL", arguments: [hash]
-            ).map { row in
-                TokenView(
-                    id: row["id"], token: nil, session: row["session"],
-                    createdAt: Date(timeIntervalSince1970: row["created_at"]))
-            }
-        }
-    }
-
     private static func delivery(_ row: Row) throws -> DeliveryView {
         let next: Double? = row["next_at"]
         return DeliveryView(

@@ -29,7 +29,6 @@ struct DaemonRun: ParsableCommand {
     @Option(name: .customLong("notification-cap"), help: "Pending notifications kept per session; the oldest are dropped beyond (default 1000).")
     var notificationCap: Int = Session.defaultNotificationCap
 
-
     @Option(help: "Attempts in all to deliver a notification to a webhook or command hook (default 3).")
     var deliveryAttempts: Int = DeliveryPolicy.defaultAttempts
 
@@ -38,6 +37,12 @@ struct DaemonRun: ParsableCommand {
 
     @Option(help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start (default 10s).")
     var shutdownBudget: String = "10s"
+
+    @Option(
+        help: ArgumentHelp(
+            "Also serve the API on this TCP address, to clients with an API token (see `stint token`); a non-loopback address is warned about.",
+            valueName: "HOST:PORT"))
+    var listen: String?
 
     func run() throws {
         guard notificationCap >= 1 else { throw StintError(.usage, "--notification-cap must be at least 1") }
@@ -59,12 +64,15 @@ struct DaemonRun: ParsableCommand {
         guard access(daemon, X_OK) == 0 else {
             throw StintError(.unavailable, "cannot find \(daemon)", hint: "build it with `swift build --product stint-daemon`")
         }
+        if let listen, HostPort.parse(listen) == nil {
+            throw StintError(.usage, "--listen takes HOST:PORT, not '\(listen)'", hint: "for example 127.0.0.1:7070 or [::1]:7070")
+        }
         let arguments = [
             daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention,
             "--notification-cap", String(notificationCap),
             "--delivery-attempts", String(deliveryAttempts), "--delivery-backoff", deliveryBackoff,
             "--shutdown-budget", shutdownBudget,
-        ]
+        ] + (listen.map { ["--listen", $0] } ?? [])
         var argv = arguments.map { strdup($0) } + [nil]
         execv(daemon, &argv)
         throw StintError(.unavailable, "cannot run \(daemon): \(String(cString: strerror(errno)))")
@@ -78,7 +86,8 @@ struct DaemonStop: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
+        var client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
+        client.remote = CLIEnvironment.remote
         let status = try client.daemonStatus()
         try client.stopDaemon()
         Output(format: global.output).emit(status) { "stopped the daemon (pid \(status.pid)); running jobs continue" }
@@ -91,7 +100,9 @@ struct DaemonStatusCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let status = try StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil).daemonStatus()
+        var client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
+        client.remote = CLIEnvironment.remote
+        let status = try client.daemonStatus()
         Output(format: global.output).emit(status) {
             let counts = JobState.allCases.map { "\($0.rawValue) \(status.counts[$0.rawValue] ?? 0)" }.joined(separator: ", ")
             return """
@@ -99,7 +110,7 @@ struct DaemonStatusCommand: ParsableCommand {
                 version   \(status.version)
                 uptime    \(JobText.duration(status.uptime))
                 store     \(status.store)
-                socket    \(status.socket)
+                socket    \(status.socket)\(status.listen.map { "\nlisten    \($0)" } ?? "")
                 parallel  \(status.parallel)
                 jobs      \(counts)
                 """

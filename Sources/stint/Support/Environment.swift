@@ -19,8 +19,16 @@ enum CLIEnvironment {
     /// A client that starts the daemon when nothing answers, unless `STINT_NO_AUTOSTART=1`,
     /// scoped to ``session``.
     static var client: StintClient {
-        let autostart = environment["STINT_NO_AUTOSTART"] != "1"
-        return StintClient(paths: paths, autostartExecutable: autostart ? executablePath : nil, session: session)
+        let autostart = environment["STINT_NO_AUTOSTART"] != "1" && remote == nil
+        var client = StintClient(paths: paths, autostartExecutable: autostart ? executablePath : nil, session: session)
+        client.remote = remote
+        return client
+    }
+
+    /// `STINT_URL` and `STINT_TOKEN`: a daemon to reach over TCP instead of the local socket.
+    static var remote: StintClient.Remote? {
+        guard let url = environment["STINT_URL"], !url.isEmpty else { return nil }
+        return StintClient.Remote(url: url, token: environment["STINT_TOKEN"])
     }
 
     /// This executable's path.

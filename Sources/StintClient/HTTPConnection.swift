@@ -5,14 +5,23 @@ import StintCore
     import Glibc
 #endif
 
-/// One HTTP/1.1 exchange over the daemon's unix socket, on a plain blocking socket.
+/// One HTTP/1.1 exchange with the daemon, over its unix socket or TCP (`STINT_URL`),
+/// on a plain blocking socket.
 ///
 /// Why not AsyncHTTPClient: `stint add` and `stint wait` are one request each, and
 /// an event loop's threads cost the CLI about 4 ms of start-up per call (measured:
 /// ~8 ms end to end with it, ~4 ms with a blocking socket). This speaks just the
-/// subset the daemon answers with: `Content-Length` or chunked bodies.
-struct UnixHTTPConnection {
-    let socketPath: String
+/// subset the daemon answers with: `Content-Length` or chunked bodies. No TLS.
+struct HTTPConnection {
+    /// Where the daemon listens.
+    enum Target {
+        /// The local API socket.
+        case unix(String)
+        /// A daemon's `--listen` address.
+        case tcp(HostPort)
+    }
+
+    let target: Target
     /// When reading must stop; reads past it throw ``DeadlineReached``.
     var deadline: Date? = nil
     /// Starts a daemon when nothing listens; `nil`: report that nothing listens.
@@ -46,7 +55,7 @@ struct UnixHTTPConnection {
             fd = try connect()
         }
         defer { close(fd) }
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: stint\r\nConnection: close\r\n"
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request += "\(name): \(value)\r\n" }
         if let body {
             request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
@@ -88,8 +97,77 @@ struct UnixHTTPConnection {
         return head
     }
 
+    private var hostHeader: String {
+        switch target {
+        case .unix: "stint"
+        case .tcp(let address): address.description
+        }
+    }
+
     /// A connected socket to the daemon; the caller closes it.
     func connect() throws -> Int32 {
+        switch target {
+        case .unix(let path): try connect(socketPath: path)
+        case .tcp(let address): try connect(address)
+        }
+    }
+
+    /// Seconds a TCP connect may take before the daemon counts as unreachable.
+    static let connectTimeout: Int32 = 10
+
+    /// Connects to the first address `getaddrinfo` gives for `address` that accepts.
+    private func connect(_ address: HostPort) throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(address.host, String(address.port), &hints, &list)
+        guard status == 0, let list else {
+            throw ConnectError.failed("cannot resolve \(address.host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(list) }
+        var lastError = ECONNREFUSED
+        var entry: UnsafeMutablePointer<addrinfo>? = list
+        while let current = entry {
+            entry = current.pointee.ai_next
+            let fd = socket(current.pointee.ai_family, current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else {
+                lastError = errno
+                continue
+            }
+            let code = Self.connect(fd, current.pointee.ai_addr, current.pointee.ai_addrlen)
+            if code == 0 {
+                var one: Int32 = 1
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                return fd
+            }
+            close(fd)
+            lastError = code
+        }
+        let message = String(cString: strerror(lastError))
+        if lastError == ECONNREFUSED { throw ConnectError.nobodyListening(message) }
+        throw ConnectError.failed(message)
+    }
+
+    /// A blocking connect bounded by ``connectTimeout``; 0 or the errno.
+    private static func connect(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>!, _ length: socklen_t) -> Int32 {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        defer { _ = fcntl(fd, F_SETFL, flags) }
+        if Glibc.connect(fd, address, length) == 0 { return 0 }
+        guard errno == EINPROGRESS else { return errno }
+        var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        var ready: Int32
+        repeat { ready = poll(&poller, 1, connectTimeout * 1000) } while ready < 0 && errno == EINTR
+        guard ready > 0 else { return ready == 0 ? ETIMEDOUT : errno }
+        var error: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 else { return errno }
+        return error
+    }
+
+    private func connect(socketPath: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ConnectError.failed("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
