@@ -19,7 +19,7 @@ struct Stint: ParsableCommand {
         subcommands: [
             Add.self, Run.self, List.self, Show.self, Logs.self, Wait.self, Stop.self, Kill.self,
             Retry.self, Release.self, Remove.self, Prune.self, QueueCommand.self, Events.self, Critical.self,
-            DaemonCommand.self,
+            DaemonCommand.self, MCPCommand.self,
         ])
 }
 
