@@ -52,13 +52,18 @@ actor StintMCPServer {
     private func pushNotifications() async {
         for await notification in watcher.notifications {
             let level: LogLevel = notification.kind == .ended && notification.state == .succeeded ? .info : .warning
-            guard LogLevel.allCases.firstIndex(of: level)! >= LogLevel.allCases.firstIndex(of: minimumLevel)! else { continue }
+            guard Self.severity(level) >= Self.severity(minimumLevel) else { continue }
             guard let data = try? StintJSON.encoder().encode(notification),
                 let value = try? JSONDecoder().decode(Value.self, from: data)
             else { continue }
             // A failed send means stdout is gone; the server's loop ends on its own then.
             try? await server.log(level: level, logger: "stint", data: value)
         }
+    }
+
+    /// The rank of `level`: `debug` lowest, `emergency` highest.
+    private static func severity(_ level: LogLevel) -> Int {
+        LogLevel.allCases.firstIndex(of: level) ?? 0
     }
 
     /// Runs one tool call; errors become results with `isError`, as MCP asks for tool errors.
