@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "stint", targets: ["stint"]),
         .executable(name: "stint-shim", targets: ["StintShim"]),
         .executable(name: "stint-daemon", targets: ["StintDaemon"]),
+        .executable(name: "stint-mcp", targets: ["StintMCP"]),
         .library(name: "StintCore", targets: ["StintCore"]),
         .library(name: "StintClient", targets: ["StintClient"]),
     ],
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -82,11 +84,21 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "StintMCP",
+            dependencies: [
+                "StintCore", "StintClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MCP", package: "swift-sdk"),
+            ]
+        ),
+        .executableTarget(
             name: "stint",
             dependencies: [
                 "StintCore", "StintClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // Not linked: listed so that building `stint` builds the executables it runs.
+                // Not `stint-mcp` (`stint mcp`): listing it would link the MCP library, whose
+                // FoundationNetworking cannot link statically; a plain `swift build` builds it.
                 "StintShim", "StintDaemon",
             ],
             // The CLI is started for every `add` and `wait`: a fully static executable

@@ -23,7 +23,7 @@ struct Stint: ParsableCommand {
         subcommands: [
             Add.self, Run.self, List.self, Show.self, Logs.self, Wait.self, Stop.self, Kill.self,
             Retry.self, Release.self, Remove.self, Prune.self, QueueCommand.self, Events.self, Critical.self,
-            Notifications.self, Ack.self, Summary.self, DaemonCommand.self, TokenCommand.self,
+            Notifications.self, Ack.self, Summary.self, DaemonCommand.self, TokenCommand.self, MCPCommand.self,
         ])
 }
 
