@@ -27,7 +27,7 @@ public struct StintClient: Sendable {
     /// The state folder layout.
     public let paths: StintPaths
     /// The executable to start as `EXECUTABLE daemon` when nothing answers; `nil`: never.
-    public let autostartExecutable: String?
+    public var autostartExecutable: String?
     /// The session every call is scoped to (sent as `Stint-Session`); `nil`: none.
     public var session: String?
     /// Talk to this daemon over TCP instead of the local socket, never starting one.

@@ -53,7 +53,7 @@ struct ConditionProbe {
                 let size = reader.streamLength()
                 if size != length {
                     // The first look dates the last output from the log file itself.
-                    let modified = length < 0 ? Self.modificationDate(reader.path) : nil
+                    let modified = length < 0 ? Self.lastWrite(reader) : nil
                     length = size
                     changedAt = modified ?? now
                 }
@@ -98,7 +98,12 @@ struct ConditionProbe {
         return regex.firstMatch(in: trimmed, range: NSRange(trimmed.startIndex..., in: trimmed)) != nil
     }
 
-    private static func modificationDate(_ path: String) -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    /// When the attempt last wrote output: the newest of the log and its tail segments
+    /// (past the head, output goes to the segments only).
+    private static func lastWrite(_ reader: LogReader) -> Date? {
+        let paths = [reader.path] + reader.segments().map { "\(reader.path).tail.\($0)" }
+        return paths.compactMap { path in
+            (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        }.max()
     }
 }

@@ -163,6 +163,12 @@ public actor Engine {
             }
         }
         let inserted = try await store.insert(specs, now: clock.now())
+        // A job whose dependency had already failed ended at once, notified in the insert.
+        let endedAtOnce = zip(specs, inserted).filter { !$0.1.duplicate && $0.1.state == .cancelled }
+        if !endedAtOnce.isEmpty {
+            await notificationHub.wake(sessions: Set(endedAtOnce.map { $0.0.session }))
+            deliveryObserver?()
+        }
         // The caller gets its ids as soon as they are durable; claiming and spawning
         // happen right after, on the engine, without holding up the answer. Nobody
         // awaits this task: `dispatch` records its own failures.
@@ -426,7 +432,7 @@ public actor Engine {
                     reasons: reasons, match: probes.compactMap(\.match).first)
             }
             if let deadline, now >= deadline { break }
-            if waitersReleased { break }
+            if waitersReleased || Task.isCancelled { break }
             let pause = min(Self.conditionTick, deadline.map { max(0.001, $0.timeIntervalSince(now)) } ?? Self.conditionTick)
             try? await Task.sleep(for: .seconds(pause))
         }
@@ -623,6 +629,8 @@ public actor Engine {
             do {
                 let notifications = try await store.markStalled(job: id, attempt: entry.attempt, at: now, line: line)
                 await notificationHub.publish(notifications)
+                // A stall may have queued a webhook delivery (the job's or its queue's): the worker looks.
+                deliveryObserver?()
             } catch {
                 logger.error("cannot record a stall", metadata: ["job": "\(id)", "error": "\(error)"])
             }
@@ -793,8 +801,8 @@ extension Engine {
         return try await store.ack(ids, session: scope, now: clock.now())
     }
 
-    /// New notifications of `session` as they are written.
-    public func subscribe(session: String?) async -> AsyncStream<NotificationView> {
+    /// A wake-up each time notifications of `session` (all, with `nil`) are written.
+    public func subscribe(session: String?) async -> AsyncStream<Void> {
         await notificationHub.subscribe(session: session)
     }
 }

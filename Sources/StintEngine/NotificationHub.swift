@@ -1,23 +1,26 @@
 import Foundation
 import StintCore
 
-/// Live subscribers to new notifications (`notifications --watch`, the MCP server).
+/// Wakes live readers of the outbox (`notifications --watch`, and through it the MCP
+/// server) when notifications of their session were written.
 ///
-/// The hub only hurries news along: the outbox in the store is the truth, and a
-/// subscriber first reads what is pending there, then takes what the hub pushes.
+/// A wake-up carries no notification: the reader then reads the store for ids above the
+/// last one it sent. Notifications are published by several tasks, not always in id
+/// order, and the store's order is the only one to trust.
 actor NotificationHub {
     private struct Subscriber {
         var session: String?
-        var continuation: AsyncStream<NotificationView>.Continuation
+        var continuation: AsyncStream<Void>.Continuation
     }
 
     private var subscribers: [UUID: Subscriber] = [:]
 
-    /// A stream of new notifications of `session` (all, with `nil`), until the caller
-    /// stops iterating or the hub finishes it.
-    func subscribe(session: String?) -> AsyncStream<NotificationView> {
+    /// Wake-ups for notifications of `session` (all, with `nil`), until the caller stops
+    /// iterating or the hub finishes it.
+    func subscribe(session: String?) -> AsyncStream<Void> {
         let token = UUID()
-        let (stream, continuation) = AsyncStream<NotificationView>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        // One pending wake-up is enough: the reader reads everything new when it wakes.
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         subscribers[token] = Subscriber(session: session, continuation: continuation)
         continuation.onTermination = { [weak self] _ in
             Task { await self?.remove(token) }
@@ -25,12 +28,16 @@ actor NotificationHub {
         return stream
     }
 
-    /// Hands `notifications` to every subscriber of their sessions.
+    /// Wakes the subscribers of the sessions of `notifications`.
     func publish(_ notifications: [NotificationView]) {
-        for notification in notifications {
-            for subscriber in subscribers.values where subscriber.session == nil || subscriber.session == notification.session {
-                subscriber.continuation.yield(notification)
-            }
+        wake(sessions: Set(notifications.map(\.session)))
+    }
+
+    /// Wakes the subscribers of `sessions`, and those of every session.
+    func wake(sessions: Set<String?>) {
+        guard !sessions.isEmpty else { return }
+        for subscriber in subscribers.values where subscriber.session == nil || sessions.contains(subscriber.session) {
+            subscriber.continuation.yield()
         }
     }
 

@@ -202,7 +202,7 @@ struct JobTools: Sendable {
     func pending() async -> Reply.Pending? {
         let client = client
         let shown = 20
-        guard let list = try? await calls.run({ try client.notifications(limit: 200) }), !list.notifications.isEmpty || list.dropped > 0 else {
+        guard let list = try? await calls.run({ try client.notifications(limit: 1000) }), !list.notifications.isEmpty || list.dropped > 0 else {
             return nil
         }
         return Reply.Pending(

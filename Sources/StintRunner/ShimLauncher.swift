@@ -56,6 +56,8 @@ public struct ShimLauncher: Sendable {
         environment["STINT_JOB_ID"] = String(job)
         environment["STINT_ATTEMPT"] = String(attempt)
         environment["STINT_QUEUE"] = queue
+        // What a job adds joins its session, whichever way the session was given.
+        environment[Session.environmentVariable] = spec.session
         // Absolute: the job runs in its own working directory, not the daemon's.
         environment["STINT_RUN_DIR"] =
             runDir.hasPrefix("/") ? runDir : FileManager.default.currentDirectoryPath + "/" + runDir

@@ -136,7 +136,7 @@ struct APIRouter {
         return router
     }
 
-    // MARK: - Logs
+    // MARK: - Scope
 
     /// Refuses `what` to a client scoped to a session.
     private func unscoped(_ context: StintRequestContext, _ what: String, hint: String? = nil) throws {
@@ -159,47 +159,51 @@ struct APIRouter {
     /// written, until the client hangs up or the daemon stops. A blank line every 15 s
     /// keeps idle connections alive.
     private func watch(session: String?, after: Int64) async throws -> Response {
-        // Subscribe before reading the backlog, so nothing written in between is missed.
-        let stream = await engine.subscribe(session: session)
-        let backlog = try await engine.notifications(session: session, after: after, limit: 100_000)
+        // Subscribe before the first read, so nothing written in between is missed.
+        let wakeups = await engine.subscribe(session: session)
         let headers: HTTPFields = [.contentType: "application/x-ndjson"]
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 var last = after
                 let encoder = StintJSON.encoder()
-                for notification in backlog.notifications {
-                    last = max(last, notification.id)
-                    var line = try encoder.encode(notification)
-                    line.append(0x0A)
-                    try await writer.write(ByteBuffer(bytes: line))
+                // Sends every pending notification above `last`, in id order: the store's
+                // order, whatever order the wake-ups came in.
+                func flush() async throws {
+                    while true {
+                        let batch = try await engine.notifications(session: session, after: last, limit: 1000)
+                        for notification in batch.notifications {
+                            last = notification.id
+                            var line = try encoder.encode(notification)
+                            line.append(0x0A)
+                            try await writer.write(ByteBuffer(bytes: line))
+                        }
+                        if batch.notifications.count < 1000 { return }
+                    }
                 }
-                // New notifications and a heartbeat, merged into one sequence.
-                let (merged, feed) = AsyncStream<NotificationView?>.makeStream()
+                try await flush()
+                // Wake-ups and a heartbeat, merged into one sequence.
+                let (merged, feed) = AsyncStream<Bool>.makeStream()
                 let forward = Task {
-                    for await notification in stream { feed.yield(notification) }
+                    for await _ in wakeups { feed.yield(true) }
                     feed.finish()
                 }
                 let beat = Task {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(15))
-                        feed.yield(nil)
+                        feed.yield(false)
                     }
                 }
                 defer {
                     forward.cancel()
                     beat.cancel()
                 }
-                for await item in merged {
-                    guard let notification = item else {
+                for await woken in merged {
+                    if woken {
+                        try await flush()
+                    } else {
                         try await writer.write(ByteBuffer(bytes: [0x0A]))
-                        continue
                     }
-                    guard notification.id > last else { continue }
-                    last = notification.id
-                    var line = try encoder.encode(notification)
-                    line.append(0x0A)
-                    try await writer.write(ByteBuffer(bytes: line))
                 }
                 try await writer.finish(nil)
             })

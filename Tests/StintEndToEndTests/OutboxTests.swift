@@ -60,7 +60,7 @@ struct OutboxTests {
         #expect(list.notifications.last?.tail == ["late"])
     }
 
-    @Test("cancelled, timed-out, lost and dependency-cancelled jobs are notified; a retry is a new attempt")
+    @Test("cancelled, timed-out and dependency-cancelled jobs are notified; a retry, and a retry stopped before it ran, are new attempts")
     func everyTerminalState() throws {
         let stint = try StintHarness()
         let held = try stint.add("--session", "s", "--hold", "--", "true")
@@ -71,7 +71,8 @@ struct OutboxTests {
         let list = try notifications(stint, session: "s")
         let byJob = Dictionary(uniqueKeysWithValues: list.notifications.map { ($0.job, $0) })
         #expect(byJob[held]?.state == .cancelled)
-        #expect(byJob[held]?.attempt == 0)
+        #expect(byJob[held]?.attempt == 1)
+        #expect(byJob[held]?.exitCode == nil)
         #expect(byJob[dependent]?.state == .cancelled)
         #expect(byJob[dependent]?.message == "dependency \(held) was cancelled")
         #expect(byJob[slow]?.reason == "timeout")
@@ -79,6 +80,18 @@ struct OutboxTests {
         #expect(try stint.run("wait", "\(slow)").status == 124)
         let attempts = try notifications(stint, session: "s").notifications.filter { $0.job == slow }.map(\.attempt)
         #expect(attempts == [1, 2])
+        // Retried, then stopped while it waits behind a hold: told again, without the old exit.
+        let failing = try stint.add("--session", "s", "--", "sh", "-c", "exit 3")
+        #expect(try stint.run("wait", "\(failing)").status == 3)
+        #expect(try stint.run("queue", "pause", "default").status == 0)
+        #expect(try stint.run("retry", "\(failing)").status == 0)
+        #expect(try stint.run("stop", "\(failing)").status == 0)
+        #expect(try stint.run("queue", "resume", "default").status == 0)
+        let told = try notifications(stint, session: "s").notifications.filter { $0.job == failing }
+        #expect(told.map(\.attempt) == [1, 2])
+        #expect(told.map(\.state) == [.failed, .cancelled])
+        #expect(told.last?.exitCode == nil)
+        #expect(told.last?.reason == "cancelled")
     }
 
     @Test("a client scoped to a session cannot see, wait on, stop or ack another session's job")

@@ -170,7 +170,10 @@ struct TokenTests {
 
         let listed = try stint.run(["ls", "-o", "json"], env: env).data([JobView].self)
         #expect(listed.map(\.id) == [mine])
-        #expect(try stint.run(["ls", "--session", "agent-b", "-o", "json"], env: env).data([JobView].self).isEmpty)
+        // `--session agent-b` asks for another scope, which a bound token refuses.
+        let widened = try stint.run(["ls", "--session", "agent-b", "-o", "json"], env: env)
+        #expect(widened.status != 0)
+        #expect(try widened.error().code == .forbidden)
         for id in [theirs, unscoped] {
             for command in [["show", String(id)], ["wait", String(id), "--timeout", "1"], ["logs", String(id)]] {
                 let result = try stint.run(command + ["-o", "json"], env: env)

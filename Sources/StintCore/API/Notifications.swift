@@ -40,7 +40,8 @@ public struct NotificationView: Sendable, Codable, Hashable {
     public var session: String?
     /// The job.
     public var job: Int64
-    /// The attempt it concerns (0: the job ended before it ever ran).
+    /// The attempt it concerns. A job cancelled while it waited (held, queued, delayed,
+    /// backing off, or behind a dependency) names the attempt that will never run.
     public var attempt: Int
     /// What happened.
     public var kind: NotificationKind

@@ -72,10 +72,17 @@ public final class SQLiteJobStore: JobStore {
                     let existing = try Row.fetchOne(
                         db,
                         sql: """
-                            SELECT id, state FROM jobs
+                            SELECT id, state, session FROM jobs
                             WHERE unique_key = ? AND state IN ('held', 'queued', 'running')
                             """, arguments: [key])
                 {
+                    let owner: String? = existing["session"]
+                    guard owner == spec.session else {
+                        // Neither another session's job nor its id is told.
+                        throw StintError(
+                            .conflict, "the unique key \(key) is held by a live job of another session",
+                            hint: "choose a key of your own, such as one prefixed with your session")
+                    }
                     result.append(
                         InsertedJob(id: existing["id"], duplicate: true, state: JobState(rawValue: existing["state"]) ?? .queued))
                     continue
@@ -132,7 +139,7 @@ public final class SQLiteJobStore: JobStore {
                 } else if let brokenBy {
                     try Self.event(db, job: id, queue: queue, kind: "dependency_failed", message: brokenBy, at: now)
                     var ignored = FinishResult(job: try Self.fetchJob(id, db: db))
-                    try Outbox.jobEnded(id, attempt: 0, tail: [], log: nil, now: now, cap: notificationCap, db: db, into: &ignored)
+                    try Outbox.jobEnded(id, attempt: 1, tail: [], log: nil, now: now, cap: notificationCap, db: db, into: &ignored)
                 }
                 result.append(InsertedJob(id: id, duplicate: false, state: state))
             }
@@ -429,8 +436,10 @@ public final class SQLiteJobStore: JobStore {
             }
             var result = FinishResult(job: try Self.fetchJob(id, db: db))
             if next.isTerminal {
+                // Keyed on the attempt that will never run, so that a job retried and then
+                // stopped is told of again.
                 try Outbox.jobEnded(
-                    id, attempt: result.job.attemptCount, tail: [], log: nil, now: now, cap: notificationCap, db: db, into: &result)
+                    id, attempt: result.job.attemptCount + 1, tail: [], log: nil, now: now, cap: notificationCap, db: db, into: &result)
                 try Self.settleDependents(of: id, state: next, now: now, cap: notificationCap, db: db, into: &result)
             }
             return result
@@ -500,7 +509,9 @@ public final class SQLiteJobStore: JobStore {
                 try db.execute(sql: "DELETE FROM job_deps WHERE job_id = ?", arguments: [dependent])
                 let queue = try String.fetchOne(db, sql: "SELECT queue FROM jobs WHERE id = ?", arguments: [dependent])
                 try event(db, job: dependent, queue: queue, kind: "dependency_failed", message: reason, at: now)
-                try Outbox.jobEnded(dependent, attempt: 0, tail: [], log: nil, now: now, cap: cap, db: db, into: &result)
+                let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE id = ?", arguments: [dependent]) ?? 0
+                try Outbox.jobEnded(
+                    dependent, attempt: attempts + 1, tail: [], log: nil, now: now, cap: cap, db: db, into: &result)
                 result.cascaded.append(dependent)
                 frontier.append((dependent, "was cancelled"))
             }

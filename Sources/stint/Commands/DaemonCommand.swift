@@ -86,7 +86,7 @@ struct DaemonStop: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        var client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
+        var client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil, session: CLIEnvironment.session)
         client.remote = CLIEnvironment.remote
         let status = try client.daemonStatus()
         try client.stopDaemon()

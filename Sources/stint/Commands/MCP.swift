@@ -22,7 +22,9 @@ struct MCPCommand: ParsableCommand {
         guard access(server, X_OK) == 0 else {
             throw StintError(.unavailable, "cannot find \(server)", hint: "build it with `swift build --product stint-mcp`")
         }
-        let arguments = [server] + (session.map { ["--session", $0] } ?? [])
+        let scope = session ?? CLIEnvironment.sessionOption
+        if let scope { try Session.validate(scope) }
+        let arguments = [server] + (scope.map { ["--session", $0] } ?? [])
         var argv = arguments.map { strdup($0) } + [nil]
         execv(server, &argv)
         throw StintError(.unavailable, "cannot run \(server): \(String(cString: strerror(errno)))")

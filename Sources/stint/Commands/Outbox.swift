@@ -71,6 +71,10 @@ struct Notifications: ParsableCommand {
     private func stream(_ client: StintClient) throws {
         var last = after
         var announced = false
+        // After the first connection, never start a daemon: one stopped on purpose stays stopped.
+        var reconnecting = client
+        reconnecting.autostartExecutable = nil
+        var client = client
         let encoder = StintJSON.encoder()
         while true {
             do {
@@ -81,7 +85,9 @@ struct Notifications: ParsableCommand {
                     return true
                 }
                 announced = false
+                client = reconnecting
             } catch let error as StintError where error.code == .unavailable {
+                client = reconnecting
                 if !announced {
                     Output.err("stint: daemon unavailable; reconnecting…\n")
                     announced = true
