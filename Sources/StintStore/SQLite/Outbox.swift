@@ -9,6 +9,7 @@ enum Outbox {
     static func jobEnded(
         _ id: Int64, attempt: Int, tail: [String], log: String?, now: Date, cap: Int, db: Database, into result: inout FinishResult
     ) throws {
+        guard try isHeard(id, db: db) else { return }
         let job = try SQLiteJobStore.fetchJob(id, db: db)
         let last = job.attempts.last(where: { $0.number == attempt })
         let outcome = last?.outcome
@@ -26,6 +27,7 @@ enum Outbox {
     static func stalled(
         _ id: Int64, attempt: Int, line: String, now: Date, cap: Int, db: Database, into result: inout FinishResult
     ) throws {
+        guard try isHeard(id, db: db) else { return }
         let job = try SQLiteJobStore.fetchJob(id, db: db)
         let started = job.attempts.last(where: { $0.number == attempt })?.startedAt ?? now
         var notification = NotificationView(
@@ -49,6 +51,19 @@ enum Outbox {
             signal: outcome?.signal, reason: "breaker_open", message: "queue \(job.queue): \(reason)",
             tail: trimmed(tail), log: log, createdAt: now)
         try write(&notification, job: job, cap: cap, db: db, into: &result)
+    }
+
+    /// Whether anyone hears of job `id`: it has a session, or it or its queue has a hook.
+    /// Two point reads, so that the end of a job nobody listens to costs next to nothing.
+    private static func isHeard(_ id: Int64, db: Database) throws -> Bool {
+        guard let row = try Row.fetchOne(db, sql: "SELECT session, notify, on_end, queue FROM jobs WHERE id = ?", arguments: [id])
+        else { return false }
+        if (row["session"] as String?) != nil || (row["notify"] as String?) != nil || (row["on_end"] as String?) != nil {
+            return true
+        }
+        return try Bool.fetchOne(
+            db, sql: "SELECT notify IS NOT NULL OR on_end IS NOT NULL FROM queues WHERE name = ?",
+            arguments: [row["queue"] as String]) ?? false
     }
 
     /// Stores the notification (for a job with a session), keeps the session's outbox
