@@ -68,17 +68,6 @@ public struct ShimLauncher: Sendable {
     /// `posix_spawn` in a new session with stdin on /dev/null, stdout and stderr on
     /// `output` (appended), and no inherited fds.
     static func spawnDetached(_ arguments: [String], environment: [String], output: String = "/dev/null") throws -> Int32 {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(
-            &attributes, Int16(SpawnActions.setSessionFlag | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -90,7 +79,9 @@ public struct ShimLauncher: Sendable {
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
-                posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+                SessionSpawn.withAttributes { attributes in
+                    posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+                }
             }
         }
         guard status == 0 else {
