@@ -114,8 +114,21 @@ struct APIRouter {
                 return PruneResponse(removed: try await engine.prune(olderThan: try await decode(PruneRequest.self, request).olderThan))
             }
         }
-        router.get("/v1/queues") { _, _ in
-            try await json { try await engine.queues() }
+        router.get("/v1/queues") { _, context in
+            try await json {
+                let queues = try await engine.queues()
+                guard context.session != nil else { return queues }
+                // Hooks and preflights may carry secrets (a webhook's token, say), and the
+                // breaker's probe is a job of whatever session: none of it for a scoped client.
+                return queues.map { queue in
+                    var queue = queue
+                    queue.notify = queue.notify.map { _ in "(hidden)" }
+                    queue.onEnd = queue.onEnd.map { _ in "(hidden)" }
+                    queue.preflight?.command = "(hidden)"
+                    queue.breaker.probeJob = nil
+                    return queue
+                }
+            }
         }
         router.post("/v1/queues/:name") { request, context in
             try await json {

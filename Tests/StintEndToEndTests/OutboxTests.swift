@@ -121,6 +121,11 @@ struct OutboxTests {
         let ack = try stint.run("--session", "mine", "ack", "\(theirNotification.id)")
         #expect(ack.status == 3)
         #expect(try notifications(stint, session: "theirs").notifications.count == 1)
+        // A queue's hooks are hidden from a scoped client.
+        #expect(try stint.run("queue", "set", "default", "--notify", "http://127.0.0.1:9/secret-token").status == 0)
+        let seen = try stint.run("--session", "mine", "queue", "ls", "-o", "json").data([QueueView].self)
+        #expect(seen.first { $0.name == "default" }?.notify == "(hidden)")
+        #expect(try stint.run("queue", "set", "default", "--notify", "").status == 0)
         // Queue changes and prune are refused to a scoped client.
         #expect(try stint.run("--session", "mine", "prune").status != 0)
         #expect(try stint.run("--session", "mine", "queue", "pause", "default").status != 0)
