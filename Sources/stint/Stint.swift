@@ -17,6 +17,10 @@ struct Stint: ParsableCommand {
             outcome is never lost, and `stint wait` tells you how they ended. The daemon \
             starts by itself on first use (unless STINT_NO_AUTOSTART=1).
 
+            Every command takes -o text|json|ndjson and --session S (default $STINT_SESSION: \
+            only that session's jobs are seen, and new jobs join it), before or after the \
+            subcommand. With STINT_URL and STINT_TOKEN the CLI talks to a daemon over TCP.
+
             State folder: $STINT_HOME (default ${XDG_STATE_HOME:-~/.local/state}/stint).
             """,
         version: StintVersion.current,

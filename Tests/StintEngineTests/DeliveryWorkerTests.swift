@@ -232,7 +232,8 @@ struct DeliveryWorkerTests {
             let began = ContinuousClock.now
 
             #expect(await worker.runDue() == fixture.clock.now().addingTimeInterval(30))
-            #expect(ContinuousClock.now - began < .seconds(10))
+            // Far below the hook's 300 s, with room for a machine busy with the other suites.
+            #expect(ContinuousClock.now - began < .seconds(60))
             let delivery = try await fixture.delivery(of: id)
             #expect(delivery.status == .pending)
             #expect(delivery.lastError?.contains("hook timeout") == true)
