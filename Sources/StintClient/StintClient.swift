@@ -191,6 +191,18 @@ public struct StintClient: Sendable {
         if isError { throw Self.error(from: errorBody) }
     }
 
+    // MARK: - Progress and checkpoints
+
+    /// Records a running job's progress.
+    public func progress(_ id: Int64, _ request: ProgressRequest) throws -> JobView {
+        try call("POST", "/v1/jobs/\(id)/progress", request, as: JobView.self)
+    }
+
+    /// Records a running job's checkpoint.
+    public func checkpoint(_ id: Int64, _ value: String) throws -> JobView {
+        try call("POST", "/v1/jobs/\(id)/checkpoint", CheckpointRequest(value: value), as: JobView.self)
+    }
+
     // MARK: - The outbox
 
     /// Pending notifications (of `session`, else of the client's scope, else all) above `after`.

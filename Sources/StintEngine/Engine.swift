@@ -751,6 +751,8 @@ public actor Engine {
         view.unique = job.spec.unique
         view.retries = job.spec.retries ?? 0
         view.endReason = job.endReason
+        view.progress = job.progress
+        view.checkpoint = job.checkpoint
         view.failureClass = last?.verdict?.failureClass
         view.classReason = last?.verdict?.reason
         if job.state == .running {
@@ -785,6 +787,26 @@ public struct LogSource: Sendable {
     public var reader: LogReader?
     /// The attempt's run folder, where the exit record appears.
     public var runDirectory: String?
+}
+
+// MARK: - Progress and checkpoints
+
+extension Engine {
+    /// Records a running job's progress.
+    public func setProgress(_ id: Int64, _ request: ProgressRequest, scope: String?) async throws -> JobView {
+        try request.validate()
+        _ = try await visibleJob(id, scope: scope)
+        try await store.setProgress(id, request, now: clock.now())
+        return try await show(id, scope: scope)
+    }
+
+    /// Records a running job's checkpoint.
+    public func setCheckpoint(_ id: Int64, _ request: CheckpointRequest, scope: String?) async throws -> JobView {
+        try request.validate()
+        _ = try await visibleJob(id, scope: scope)
+        try await store.setCheckpoint(id, request.value, now: clock.now())
+        return try await show(id, scope: scope)
+    }
 }
 
 // MARK: - The outbox

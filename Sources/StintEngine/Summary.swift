@@ -26,6 +26,7 @@ extension Engine {
                     id: job.id, state: job.state, title: Self.title(job.spec),
                     age: now.timeIntervalSince(job.state == .running ? job.attempts.last?.startedAt ?? job.createdAt : job.createdAt),
                     lastLine: lastLine, stalledAt: job.state == .running ? job.attempts.last?.stallLine.map { Self.shorten($0) } : nil))
+            if job.state == .running { active[active.count - 1].progress = job.progress?.text }
         }
         let pending = try await store.notifications(session: session, after: 0, limit: 100_000).notifications
             .filter { $0.kind == .ended }
@@ -60,7 +61,9 @@ extension Engine {
             "stint\(session.map { " session \($0)" } ?? ""): \(running) running, \(waiting) waiting, \(pending) ended unacknowledged"
         ]
         for job in active {
-            var line = "  #\(job.id) \(job.state.rawValue) \(compact(job.age)): \(job.title)"
+            var line = "  #\(job.id) \(job.state.rawValue) \(compact(job.age))"
+            if let progress = job.progress { line += " \(progress)" }
+            line += ": \(job.title)"
             if let stalled = job.stalledAt {
                 line += " | stalled at \"\(stalled)\""
             } else if let last = job.lastLine, !last.isEmpty {

@@ -62,6 +62,18 @@ struct APIRouter {
                 return try await engine.signal(try id(context), signal: body.signal, scope: context.session)
             }
         }
+        router.post("/v1/jobs/:id/progress") { request, context in
+            try await json {
+                try await engine.setProgress(
+                    try id(context), try await decode(ProgressRequest.self, request), scope: context.session)
+            }
+        }
+        router.post("/v1/jobs/:id/checkpoint") { request, context in
+            try await json {
+                try await engine.setCheckpoint(
+                    try id(context), try await decode(CheckpointRequest.self, request), scope: context.session)
+            }
+        }
         router.post("/v1/wait") { request, context in
             try await json { try await engine.wait(try await decode(WaitRequest.self, request), scope: context.session) }
         }

@@ -95,6 +95,14 @@ public protocol JobStore: Sendable {
     /// Deliveries of one job, or the latest of all.
     func deliveries(job: Int64?, limit: Int) async throws -> [DeliveryView]
 
+    // MARK: Progress
+
+    /// Records a running job's progress (`stint progress`); `E_CONFLICT` unless it runs.
+    func setProgress(_ id: Int64, _ progress: ProgressRequest, now: Date) async throws
+
+    /// Records a job's checkpoint (`stint checkpoint`); `E_CONFLICT` unless it runs.
+    func setCheckpoint(_ id: Int64, _ value: String, now: Date) async throws
+
     // MARK: Tokens
 
     /// Stores a token by the hash of its secret.
@@ -239,6 +247,10 @@ public struct StoredJob: Sendable, Hashable {
     public var endReason: String?
     /// A stop was requested while it ran.
     public var stopRequested = false
+    /// What the job last reported with `stint progress`.
+    public var progress: ProgressView?
+    /// What the job last recorded with `stint checkpoint`.
+    public var checkpoint: String?
 }
 
 /// One attempt as stored.

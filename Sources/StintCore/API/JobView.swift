@@ -72,6 +72,10 @@ public struct JobView: Sendable, Hashable, Codable {
     public var stopRequested: Bool?
     /// The stop waits for a critical section (`stint critical`) to end.
     public var stopDeferred: Bool?
+    /// What the job last reported with `stint progress`.
+    public var progress: ProgressView?
+    /// What the job last recorded with `stint checkpoint` (given to its next attempt as `STINT_CHECKPOINT`).
+    public var checkpoint: String?
 
     /// Creates a view.
     public init(

@@ -162,6 +162,8 @@ public struct SummaryView: Sendable, Codable {
         public var lastLine: String?
         /// Flagged stalled at this prompt.
         public var stalledAt: String?
+        /// What the job last reported with `stint progress` (`1,234/50,000 (2.5%)`).
+        public var progress: String?
         /// Creates an entry.
         public init(id: Int64, state: JobState, title: String, age: Double, lastLine: String?, stalledAt: String?) {
             self.id = id

@@ -284,6 +284,8 @@ public final class SQLiteJobStore: JobStore {
                 allowance[queue] = left - 1
                 var job = try Self.storedJob(row, attempts: [])
                 job.spec.env = try Self.decode([String: String].self, row["env_json"])
+                // A job that recorded a checkpoint resumes from it (a retry, or an attempt after a failure).
+                if let checkpoint = row["checkpoint"] as String? { job.spec.env["STINT_CHECKPOINT"] = checkpoint }
                 try Self.check(job.state, .start, id: job.id)
                 let number = job.attemptCount + 1
                 try db.execute(
@@ -842,7 +844,13 @@ public final class SQLiteJobStore: JobStore {
             endedAt: endedAt.map(Date.init(timeIntervalSince1970:)), attemptCount: row["attempts"],
             attempts: attempts, priority: row["priority"], runAt: runAt.map(Date.init(timeIntervalSince1970:)),
             pendingDependencies: row["pending_deps"], endReason: row["end_reason"],
-            stopRequested: row["stop_requested"])
+            stopRequested: row["stop_requested"],
+            progress: (row["progress_done"] as Int64?).map { done in
+                ProgressView(
+                    done: done, total: row["progress_total"], message: row["progress_message"],
+                    updatedAt: Date(timeIntervalSince1970: row["progress_at"] ?? 0))
+            },
+            checkpoint: row["checkpoint"])
     }
 
     private static func storedAttempt(_ row: Row) throws -> StoredAttempt {

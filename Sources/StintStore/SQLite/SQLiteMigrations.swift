@@ -176,6 +176,19 @@ enum SQLiteMigrations {
                     );
                     """)
         }
+        migrator.registerMigration("v4-progress-checkpoint") { db in
+            // What a job reports about itself (`stint progress`, `stint checkpoint`): the
+            // checkpoint outlives its attempt, so a retry resumes from it.
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN progress_done INTEGER;
+                    ALTER TABLE jobs ADD COLUMN progress_total INTEGER;
+                    ALTER TABLE jobs ADD COLUMN progress_message TEXT;
+                    ALTER TABLE jobs ADD COLUMN progress_at REAL;
+                    ALTER TABLE jobs ADD COLUMN checkpoint TEXT;
+                    ALTER TABLE jobs ADD COLUMN checkpoint_at REAL;
+                    """)
+        }
         return migrator
     }
 }

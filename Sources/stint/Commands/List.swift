@@ -87,6 +87,10 @@ struct Show: ParsableCommand {
             lines.append(("failure", "\(failureClass.rawValue): \(job.classReason ?? "")"))
         }
         if let reason = job.endReason { lines.append(("why", reason)) }
+        if let progress = job.progress {
+            lines.append(("progress", progress.text + (progress.message.map { " — \($0)" } ?? "")))
+        }
+        if let checkpoint = job.checkpoint { lines.append(("checkpoint", checkpoint)) }
         if let stalledAt = job.stalledAt {
             lines.append(("stalled", "since \(RFC3339.format(stalledAt)) at the prompt: \(job.stallLine ?? "")"))
         }

@@ -20,6 +20,7 @@ enum JobText {
     /// The state as `ls` shows it: `running (stalled)`, `queued (in 12s)`, `queued (after 2)`.
     static func stateLabel(_ job: JobView) -> String {
         var label = job.state.rawValue
+        if job.state == .running, let progress = job.progress { label += " " + progress.text }
         if job.stalledAt != nil { label += " (stalled)" }
         if job.stopDeferred == true { label += " (stop deferred)" }
         if let waiting = job.waitingFor, waiting > 0 {
