@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "stint-mcp", targets: ["StintMCP"]),
         .library(name: "StintCore", targets: ["StintCore"]),
         .library(name: "StintClient", targets: ["StintClient"]),
+        .library(name: "StintBatch", targets: ["StintBatch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -75,6 +76,7 @@ let package = Package(
             ]
         ),
         .target(name: "StintClient", dependencies: ["StintCore"]),
+        .target(name: "StintBatch", dependencies: ["StintCore"]),
         .executableTarget(
             name: "StintDaemon",
             dependencies: [
@@ -107,6 +109,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(staticExecutableWithFoundation)]
         ),
         .testTarget(name: "StintCoreTests", dependencies: ["StintCore"]),
+        .testTarget(name: "StintBatchTests", dependencies: ["StintCore", "StintBatch"]),
         .testTarget(name: "StintStoreTests", dependencies: ["StintCore", "StintStore"]),
         .testTarget(
             name: "StintEngineTests",
