@@ -15,25 +15,26 @@ extension Engine {
         let waiting = live.filter { $0.state != .running }.sorted { $0.id < $1.id }
         var active: [SummaryView.Active] = []
         for job in (running + waiting).prefix(SummaryView.maxEntries) {
-            var lastLine: String?
-            if job.state == .running, let attempt = job.attempts.last {
+            // Only a running job has a current attempt: its output, stall and progress.
+            let attempt = job.state == .running ? job.attempts.last : nil
+            let lastLine = attempt.flatMap { attempt in
                 let reader = LogReader(
                     path: paths.log(job: job.id, attempt: attempt.number), cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
-                lastLine = Self.lines(reader.tail(lines: 1)).last.map { Self.shorten($0) }
+                return Self.lines(reader.tail(lines: 1)).last.map { Self.shorten($0) }
             }
             active.append(
                 SummaryView.Active(
-                    id: job.id, state: job.state, title: Self.title(job.spec),
-                    age: now.timeIntervalSince(job.state == .running ? job.attempts.last?.startedAt ?? job.createdAt : job.createdAt),
-                    lastLine: lastLine, stalledAt: job.state == .running ? job.attempts.last?.stallLine.map { Self.shorten($0) } : nil))
-            if job.state == .running { active[active.count - 1].progress = job.progress?.text }
+                    id: job.id, state: job.state, title: Self.title(labels: job.spec.labels, command: job.spec.displayCommand),
+                    age: now.timeIntervalSince(attempt?.startedAt ?? job.createdAt), lastLine: lastLine,
+                    stalledAt: attempt?.stallLine.map { Self.shorten($0) },
+                    progress: attempt != nil ? job.progress?.text : nil))
         }
         let pending = try await store.notifications(session: session, after: 0, limit: 100_000).notifications
             .filter { $0.kind == .ended }
         let ended = pending.prefix(SummaryView.maxEntries).map { notification in
             SummaryView.Ended(
                 id: notification.job, notification: notification.id, state: notification.state,
-                title: Self.shorten(notification.labels["description"] ?? notification.command),
+                title: Self.title(labels: notification.labels, command: notification.command),
                 exitCode: notification.exitCode, reason: notification.reason, duration: notification.duration)
         }
         let omitted = (running.count + waiting.count - active.count) + (pending.count - ended.count)
@@ -43,8 +44,9 @@ extension Engine {
         return SummaryView(session: session, active: active, ended: Array(ended), omitted: omitted, text: text)
     }
 
-    static func title(_ spec: JobSpec) -> String {
-        shorten(spec.labels["description"] ?? spec.displayCommand)
+    /// The `description` label, else the command, shortened.
+    static func title(labels: [String: String], command: String) -> String {
+        shorten(labels["description"] ?? command)
     }
 
     static func shorten(_ text: String) -> String {

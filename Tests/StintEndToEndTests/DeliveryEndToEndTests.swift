@@ -6,39 +6,10 @@ import Testing
     import Glibc
 #endif
 
-/// One HTTP/1.1 request on the daemon's unix socket, for `/metrics`, which the CLI does not read.
-private func request(_ method: String, _ path: String, socket: String) throws -> (status: Int, body: String) {
-    let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw StintError(.internal, "socket failed") }
-    defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        for (index, byte) in socket.utf8.prefix(raw.count - 1).enumerated() { raw[index] = byte }
-    }
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
-    guard connected == 0 else { throw StintError(.unavailable, "cannot connect to \(socket)") }
-    let message = """
-        \(method) \(path) HTTP/1.1\r
-        Host: localhost\r
-        Connection: close\r
-        \r
-
-        """
-    _ = message.withCString { write(fd, $0, strlen($0)) }
-    var response = Data()
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { break }
-        response.append(contentsOf: buffer[0..<count])
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-    let content = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-    return (status, content)
+/// `GET /metrics` on the daemon's unix socket, which the CLI does not read.
+private func scrapeMetrics(socket: String) throws -> (status: Int, body: String) {
+    let response = try RawHTTP.unix(socket, "GET", "/metrics")
+    return (response.status, response.body)
 }
 
 @Suite("Delivery: the daemon's hooks, flags and metrics")
@@ -48,7 +19,7 @@ struct DeliveryEndToEndTests {
         let stint = try StintHarness(daemonArguments: [
             "--delivery-attempts", "5", "--delivery-backoff", "1s..10s", "--shutdown-budget", "1s",
         ])
-        let (status, body) = try request("GET", "/metrics", socket: stint.home + "/stint.sock")
+        let (status, body) = try scrapeMetrics(socket: stint.home + "/stint.sock")
         #expect(status == 200)
         #expect(body.contains("# TYPE stint_deliveries_total counter"))
         for status in ["success", "exhausted", "permanent"] {
@@ -73,7 +44,7 @@ struct DeliveryEndToEndTests {
             #expect((try? String(contentsOfFile: marker, encoding: .utf8)) == "\(id) 4 ended")
         }
         #expect(try stint.eventually {
-            try request("GET", "/metrics", socket: socket).body.contains("stint_deliveries_total{status=\"success\",channel=\"command\"} 2")
+            try scrapeMetrics(socket: socket).body.contains("stint_deliveries_total{status=\"success\",channel=\"command\"} 2")
         })
     }
 
@@ -171,7 +142,7 @@ struct DeliveryRestartTests {
         #expect(body.job == id)
         #expect(body.exitCode == 4)
         #expect(body.tail == ["hi"])
-        let (_, metrics) = try request("GET", "/metrics", socket: stint.home + "/stint.sock")
+        let (_, metrics) = try scrapeMetrics(socket: stint.home + "/stint.sock")
         #expect(metrics.contains("stint_deliveries_total{status=\"success\",channel=\"webhook\"} 1"), "\(metrics)")
     }
 
@@ -184,7 +155,7 @@ struct DeliveryRestartTests {
         #expect(try stint.run("wait", "\(id)").status == 0)
         #expect(try stint.eventually { receiver.requests.count == 1 })
         #expect(try stint.holds(for: 3) { receiver.requests.count == 1 })
-        let (_, metrics) = try request("GET", "/metrics", socket: stint.home + "/stint.sock")
+        let (_, metrics) = try scrapeMetrics(socket: stint.home + "/stint.sock")
         #expect(metrics.contains("stint_deliveries_total{status=\"permanent\",channel=\"webhook\"} 1"), "\(metrics)")
     }
 }

@@ -105,13 +105,6 @@ public struct NotificationView: Sendable, Codable, Hashable {
         self.createdAt = createdAt
         self.ackedAt = ackedAt
     }
-
-    /// The `wait` exit code the job's end implies, for `ended` notifications.
-    public var exitStatus: Int32? {
-        guard kind == .ended else { return nil }
-        return WaitCode.code(
-            state: state, reason: reason.flatMap(AttemptReason.init(rawValue:)), exitCode: exitCode, signal: signal)
-    }
 }
 
 /// `GET /v1/notifications`: the pending notifications, oldest first.
@@ -165,13 +158,17 @@ public struct SummaryView: Sendable, Codable {
         /// What the job last reported with `stint progress` (`1,234/50,000 (2.5%)`).
         public var progress: String?
         /// Creates an entry.
-        public init(id: Int64, state: JobState, title: String, age: Double, lastLine: String?, stalledAt: String?) {
+        public init(
+            id: Int64, state: JobState, title: String, age: Double, lastLine: String?, stalledAt: String?,
+            progress: String? = nil
+        ) {
             self.id = id
             self.state = state
             self.title = title
             self.age = age
             self.lastLine = lastLine
             self.stalledAt = stalledAt
+            self.progress = progress
         }
     }
 

@@ -7,6 +7,14 @@ public enum DurationParser {
         ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400),
     ]
 
+    /// The two durations of `MIN..MAX` (`1s..5m`), in seconds, unchecked against each other;
+    /// `nil` when either is not a valid duration.
+    public static func range(_ text: String) -> (low: Double, high: Double)? {
+        let parts = text.components(separatedBy: "..")
+        guard parts.count == 2, let low = seconds(parts[0]), let high = seconds(parts[1]) else { return nil }
+        return (low, high)
+    }
+
     /// The number of seconds `text` denotes, or `nil` when it is not a valid duration.
     public static func seconds(_ text: String) -> Double? {
         let trimmed = String(text.lowercased().filter { !$0.isWhitespace })

@@ -197,10 +197,7 @@ public struct DeliveryPolicy: Sendable, Hashable, Codable {
     /// Parses `--delivery-backoff MIN..MAX` (durations such as `30s..5m`): the first delay
     /// and the longest one; `nil` unless 0 ≤ MIN ≤ MAX.
     public static func backoffRange(_ text: String) -> (first: Double, max: Double)? {
-        let parts = text.components(separatedBy: "..")
-        guard parts.count == 2, let first = DurationParser.seconds(parts[0]), let longest = DurationParser.seconds(parts[1]),
-            first >= 0, longest >= first
-        else { return nil }
+        guard let (first, longest) = DurationParser.range(text), first >= 0, longest >= first else { return nil }
         return (first, longest)
     }
 

@@ -88,12 +88,10 @@ enum ValueParsing {
 
     /// `MIN..MAX` durations, such as `1s..5m`.
     static func backoff(_ text: String, flag: String) throws(StintError) -> (Double, Double) {
-        let parts = text.components(separatedBy: "..")
-        guard parts.count == 2, let low = DurationParser.seconds(parts[0]), let high = DurationParser.seconds(parts[1])
-        else {
+        guard let range = DurationParser.range(text) else {
             throw StintError(.usage, "invalid value for \(flag): '\(text)'", hint: "use MIN..MAX, for example 1s..5m")
         }
-        return (low, high)
+        return range
     }
 
     /// A comma-separated list of exit codes, such as `3,75`.
