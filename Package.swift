@@ -76,7 +76,9 @@ let package = Package(
             ]
         ),
         .target(name: "StintClient", dependencies: ["StintCore"]),
-        .target(name: "StintBatch", dependencies: ["StintCore"]),
+        // fork + PR_SET_PDEATHSIG + exec for batch units: not possible with posix_spawn.
+        .target(name: "CStintSpawn"),
+        .target(name: "StintBatch", dependencies: ["StintCore", "StintClient", "CStintSpawn"]),
         .executableTarget(
             name: "StintDaemon",
             dependencies: [
@@ -96,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "stint",
             dependencies: [
-                "StintCore", "StintClient",
+                "StintCore", "StintClient", "StintBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // Not linked: listed so that building `stint` builds the executables it runs.
                 // Not `stint-mcp` (`stint mcp`): listing it would link the MCP library, whose

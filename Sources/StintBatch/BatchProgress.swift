@@ -40,6 +40,10 @@ public struct ConsecutiveFailures: Sendable, Hashable {
 }
 
 /// How a batch ended, and the exit code the contract gives it.
+///
+/// `succeeded`, `failed` and `failedUnits` cover the whole batch: what earlier runs
+/// recorded up to the checkpoint this run resumed from, and what this run did. When the
+/// batch finishes, `succeeded + failed + skipped == total`.
 public struct BatchSummary: Sendable, Codable, Hashable {
     /// Why a batch stopped before its last unit.
     public enum AbortReason: String, Sendable, Codable {
@@ -49,33 +53,52 @@ public struct BatchSummary: Sendable, Codable, Hashable {
         case signal
     }
 
-    /// Units in the batch (from the start, resumed ones included).
+    /// Units in the batch.
     public var total: Int64
-    /// Units run now that succeeded.
+    /// Units that succeeded.
     public var succeeded: Int64
-    /// Units run now that failed.
+    /// Units that failed.
     public var failed: Int64
-    /// Units skipped because an earlier run had done them (the checkpoint).
+    /// Units before the start that no run recorded (an explicit `--resume-from` past the checkpoint).
     public var skipped: Int64
-    /// The failed units' values, in unit order.
+    /// Units this run ran.
+    public var ran: Int64
+    /// The failed units' values, in unit order (at most 1000; `failed` counts them all).
     public var failedUnits: [String]
     /// Why it stopped early, if it did.
     public var abortedBy: AbortReason?
-    /// The checkpoint: every unit up to this position is done.
+    /// The checkpoint: every unit up to this position (1-based) is done.
     public var completed: Int64
+    /// The value of the unit at ``completed`` (`Aborted at N`), when there is one.
+    public var lastCompleted: String?
+    /// What `--resume-from` takes to go on, when the batch did not finish.
+    public var resumeFrom: String?
+    /// The value of the first unit this run ran, when it resumed.
+    public var resumedFrom: String?
+    /// The command that goes on where this run stopped, when one was given.
+    public var resumeCommand: String?
+    /// Seconds this run took.
+    public var duration: Double
 
     /// Creates a summary.
     public init(
-        total: Int64, succeeded: Int64 = 0, failed: Int64 = 0, skipped: Int64 = 0, failedUnits: [String] = [],
-        abortedBy: AbortReason? = nil, completed: Int64 = 0
+        total: Int64, succeeded: Int64 = 0, failed: Int64 = 0, skipped: Int64 = 0, ran: Int64 = 0,
+        failedUnits: [String] = [], abortedBy: AbortReason? = nil, completed: Int64 = 0, lastCompleted: String? = nil,
+        resumeFrom: String? = nil, resumedFrom: String? = nil, resumeCommand: String? = nil, duration: Double = 0
     ) {
         self.total = total
         self.succeeded = succeeded
         self.failed = failed
         self.skipped = skipped
+        self.ran = ran
         self.failedUnits = failedUnits
         self.abortedBy = abortedBy
         self.completed = completed
+        self.lastCompleted = lastCompleted
+        self.resumeFrom = resumeFrom
+        self.resumedFrom = resumedFrom
+        self.resumeCommand = resumeCommand
+        self.duration = duration
     }
 
     /// The exit code of the contract: 8 circuit broken, 7 aborted by a signal, 6 some
@@ -85,6 +108,28 @@ public struct BatchSummary: Sendable, Codable, Hashable {
         case .maxFailures: return 8
         case .signal: return 7
         case nil: return failed > 0 ? 6 : 0
+        }
+    }
+
+    /// The error an unfinished or partly failed batch reports (`E_ABORTED`, `E_MAX_FAILURES`,
+    /// `E_PARTIAL`); `nil` when every unit succeeded.
+    public var error: StintError? {
+        let resume = resumeCommand.map { "Resume with: \($0)" }
+        switch abortedBy {
+        case .signal:
+            let at = lastCompleted.map { "Aborted at \($0)." } ?? "Aborted before the first unit was done."
+            return StintError(.aborted, at, hint: resume)
+        case .maxFailures:
+            let at = lastCompleted.map { " Done up to \($0)." } ?? ""
+            return StintError(
+                .maxFailures, "Stopped after too many consecutive failures (--max-failures).\(at)",
+                hint: [resume, "the backend may be down: look at the failures before you resume"].compactMap { $0 }
+                    .joined(separator: "; "))
+        case nil:
+            guard failed > 0 else { return nil }
+            return StintError(
+                .partial, "\(failed) of \(total) units failed",
+                hint: "run them again with --ids \(failedUnits.prefix(20).joined(separator: ","))\(failedUnits.count > 20 || failed > Int64(failedUnits.count) ? ",…" : "")")
         }
     }
 }

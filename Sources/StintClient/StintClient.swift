@@ -203,6 +203,35 @@ public struct StintClient: Sendable {
         try call("POST", "/v1/jobs/\(id)/checkpoint", CheckpointRequest(value: value), as: JobView.self)
     }
 
+    // MARK: - Batches
+
+    /// Takes the lock of a batch and returns its checkpoint; `E_CONFLICT` when it is held
+    /// by a live process or a queue it excludes is not paused.
+    public func acquireBatch(_ request: BatchAcquireRequest) throws -> BatchView {
+        try call("POST", "/v1/batches/acquire", request, as: BatchView.self)
+    }
+
+    /// Records a batch's checkpoint (and releases its lock, or forgets a finished batch, as asked).
+    @discardableResult
+    public func saveBatch(_ id: Int64, _ request: BatchSaveRequest) throws -> BatchView? {
+        try call("POST", "/v1/batches/\(id)/checkpoint", request, as: BatchSaveResponse.self).batch
+    }
+
+    /// Tells the daemon that the holder of a batch's lock still runs.
+    public func heartbeatBatch(_ id: Int64, token: String) throws {
+        _ = try call("POST", "/v1/batches/\(id)/heartbeat", BatchHeartbeatRequest(token: token), as: Empty.self)
+    }
+
+    /// Every batch checkpoint.
+    public func batches() throws -> [BatchView] {
+        try call("GET", "/v1/batches", Empty?.none, as: [BatchView].self)
+    }
+
+    /// Deletes batch checkpoints that no live process holds.
+    public func forgetBatches(_ ids: [Int64]) throws -> [BatchView] {
+        try call("POST", "/v1/batches/forget", BatchForgetRequest(ids: ids), as: [BatchView].self)
+    }
+
     // MARK: - The outbox
 
     /// Pending notifications (of `session`, else of the client's scope, else all) above `after`.

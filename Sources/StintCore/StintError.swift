@@ -22,6 +22,10 @@ public struct StintError: Error, Sendable, Hashable, Codable, CustomStringConver
         public static let conflict = Code(rawValue: "E_CONFLICT")
         /// Some ids failed and the others succeeded (exit 6).
         public static let partial = Code(rawValue: "E_PARTIAL")
+        /// A batch stopped by SIGINT or SIGTERM after finishing its running units (exit 7).
+        public static let aborted = Code(rawValue: "E_ABORTED")
+        /// A batch stopped by `--max-failures` consecutive failures (exit 8).
+        public static let maxFailures = Code(rawValue: "E_MAX_FAILURES")
         /// A `wait --timeout` or `--yield` ran out while the job still runs (exit 75).
         public static let stillRunning = Code(rawValue: "E_STILL_RUNNING")
         /// A TCP request without a valid API token (exit 1; HTTP 401).
@@ -38,6 +42,8 @@ public struct StintError: Error, Sendable, Hashable, Codable, CustomStringConver
             case .notFound: 3
             case .unavailable: 5
             case .partial: 6
+            case .aborted: 7
+            case .maxFailures: 8
             case .conflict: 9
             case .usage: 64
             case .stillRunning: 75

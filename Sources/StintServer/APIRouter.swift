@@ -74,6 +74,33 @@ struct APIRouter {
                     try id(context), try await decode(CheckpointRequest.self, request), scope: context.session)
             }
         }
+        router.get("/v1/batches") { _, context in
+            try await json { try await engine.batches(scope: context.session) }
+        }
+        router.post("/v1/batches/acquire") { request, context in
+            try await json {
+                try await engine.acquireBatch(try await decode(BatchAcquireRequest.self, request), scope: context.session)
+            }
+        }
+        router.post("/v1/batches/forget") { request, context in
+            try await json {
+                try await engine.forgetBatches(try await decode(BatchForgetRequest.self, request).ids, scope: context.session)
+            }
+        }
+        router.post("/v1/batches/:id/checkpoint") { request, context in
+            try await json {
+                BatchSaveResponse(
+                    batch: try await engine.saveBatch(
+                        try id(context), try await decode(BatchSaveRequest.self, request), scope: context.session))
+            }
+        }
+        router.post("/v1/batches/:id/heartbeat") { request, context in
+            try await json {
+                let body = try await decode(BatchHeartbeatRequest.self, request)
+                try await engine.heartbeatBatch(try id(context), token: body.token, scope: context.session)
+                return Empty()
+            }
+        }
         router.post("/v1/wait") { request, context in
             try await json { try await engine.wait(try await decode(WaitRequest.self, request), scope: context.session) }
         }
@@ -315,7 +342,7 @@ struct APIRouter {
 
     private func id(_ context: StintRequestContext) throws -> Int64 {
         let text = context.parameters.get("id") ?? ""
-        guard let value = Int64(text), value > 0 else { throw StintError(.usage, "not a job id: \(text)") }
+        guard let value = Int64(text), value > 0 else { throw StintError(.usage, "not an id: \(text)") }
         return value
     }
 

@@ -27,8 +27,8 @@ struct Stint: ParsableCommand {
         subcommands: [
             Add.self, Run.self, List.self, Show.self, Logs.self, Wait.self, Stop.self, Kill.self,
             Retry.self, Release.self, Remove.self, Prune.self, QueueCommand.self, Events.self, Critical.self,
-            Notifications.self, Ack.self, Summary.self, ProgressCommand.self, CheckpointCommand.self, DaemonCommand.self,
-            TokenCommand.self, MCPCommand.self,
+            Notifications.self, Ack.self, Summary.self, ProgressCommand.self, CheckpointCommand.self, BatchCommand.self,
+            DaemonCommand.self, TokenCommand.self, MCPCommand.self,
         ])
 }
 
@@ -86,7 +86,7 @@ extension Stint {
             "release": Release.self, "rm": Remove.self, "prune": Prune.self, "daemon": DaemonCommand.self,
             "queue": QueueCommand.self, "events": Events.self, "critical": Critical.self,
             "notifications": Notifications.self, "ack": Ack.self, "summary": Summary.self,
-            "progress": ProgressCommand.self, "checkpoint": CheckpointCommand.self,
+            "progress": ProgressCommand.self, "checkpoint": CheckpointCommand.self, "batch": BatchCommand.self,
         ]
         let wantsHelp = arguments.contains { ["-h", "--help", "--version", "help", "--experimental-dump-help", "--generate-completion-script"].contains($0) }
         guard !wantsHelp, let name = arguments.first, let subcommand = commandsByName[name] else {

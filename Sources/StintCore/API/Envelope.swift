@@ -14,6 +14,10 @@ public struct Envelope<Data: Codable & Sendable>: Codable, Sendable {
     public static func failure(_ error: StintError) -> Envelope {
         Envelope(status: "error", data: nil, error: error)
     }
+    /// An error envelope that still carries a payload (a batch's summary, say).
+    public static func failure(_ error: StintError, data: Data) -> Envelope {
+        Envelope(status: "error", data: data, error: error)
+    }
 }
 
 /// A payload for envelopes that carry none.

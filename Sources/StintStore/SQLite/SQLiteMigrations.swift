@@ -189,6 +189,35 @@ enum SQLiteMigrations {
                     ALTER TABLE jobs ADD COLUMN checkpoint_at REAL;
                     """)
         }
+        migrator.registerMigration("v5-batches") { db in
+            // `stint batch`: one row per (command, target), holding its checkpoint and its
+            // lock. The lock is the holder's pid and start time (and heartbeats from
+            // another host), so that a holder that died, even by SIGKILL, is seen as gone.
+            try db.execute(
+                sql: """
+                    CREATE TABLE batches (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        command TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        total INTEGER NOT NULL,
+                        completed INTEGER NOT NULL DEFAULT 0,
+                        resume_from TEXT,
+                        succeeded INTEGER NOT NULL DEFAULT 0,
+                        failed INTEGER NOT NULL DEFAULT 0,
+                        failed_units TEXT NOT NULL DEFAULT '[]',
+                        stopped_by TEXT,
+                        session TEXT,
+                        holder_token TEXT,
+                        holder_pid INTEGER,
+                        holder_started TEXT,
+                        holder_host TEXT,
+                        heartbeat_at REAL,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL,
+                        UNIQUE (command, target)
+                    );
+                    """)
+        }
         return migrator
     }
 }

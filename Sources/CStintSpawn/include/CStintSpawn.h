@@ -1,0 +1,23 @@
+#ifndef CSTINTSPAWN_H
+#define CSTINTSPAWN_H
+
+#include <sys/types.h>
+
+/// Starts `path` with `argv` and `envp` as the leader of a new process group, with stdin
+/// from /dev/null and stdout and stderr on `output_fd`, and with every other descriptor
+/// closed. The child gets SIGKILL when the calling thread ends (PR_SET_PDEATHSIG), so a
+/// unit never outlives a batch killed by SIGKILL: call it from a thread that lives until
+/// the child has been waited for. Signal mask and dispositions are reset to defaults.
+///
+/// Returns the child's pid, or -1 with `*spawn_errno` set (fork failed, or exec failed
+/// in the child: then the child has been reaped).
+pid_t stint_spawn_unit(const char *path, char *const argv[], char *const envp[], int output_fd, int *spawn_errno);
+
+/// `pidfd_open(pid, 0)`: a descriptor that polls readable when `pid` ends; -1 if the
+/// kernel has none (before Linux 5.3).
+int stint_pidfd_open(pid_t pid);
+
+/// `pipe2(fds, O_CLOEXEC)`, which Swift's Glibc module hides.
+int stint_pipe_cloexec(int fds[2]);
+
+#endif

@@ -1,0 +1,89 @@
+#define _GNU_SOURCE
+#include "CStintSpawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/// Only async-signal-safe calls between fork and exec: the parent has many threads.
+static void child(const char *path, char *const argv[], char *const envp[], int output_fd, int error_fd, pid_t parent) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127); // the parent died before the line above
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(output_fd, 1) < 0 || dup2(output_fd, 2) < 0) {
+        int error = errno;
+        (void)!write(error_fd, &error, sizeof error);
+        _exit(127);
+    }
+    // Keep the error pipe at 3 (close-on-exec) and close everything above it.
+    if (error_fd != 3) {
+        if (dup3(error_fd, 3, O_CLOEXEC) < 0) _exit(127);
+        error_fd = 3;
+    }
+    if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long fd = 4; fd < (max > 0 ? max : 65536); fd++) close((int)fd);
+    }
+    execve(path, argv, envp);
+    int error = errno;
+    (void)!write(error_fd, &error, sizeof error);
+    _exit(127);
+}
+
+pid_t stint_spawn_unit(const char *path, char *const argv[], char *const envp[], int output_fd, int *spawn_errno) {
+    int error_pipe[2];
+    if (pipe2(error_pipe, O_CLOEXEC) != 0) {
+        *spawn_errno = errno;
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        *spawn_errno = errno;
+        close(error_pipe[0]);
+        close(error_pipe[1]);
+        return -1;
+    }
+    if (pid == 0) child(path, argv, envp, output_fd, error_pipe[1], parent);
+    setpgid(pid, pid); // also in the parent, so the group exists before anyone signals it
+    close(error_pipe[1]);
+    int error = 0;
+    ssize_t count;
+    do {
+        count = read(error_pipe[0], &error, sizeof error);
+    } while (count < 0 && errno == EINTR);
+    close(error_pipe[0]);
+    if (count == (ssize_t)sizeof error) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        *spawn_errno = error;
+        return -1;
+    }
+    return pid;
+}
+
+int stint_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int stint_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}

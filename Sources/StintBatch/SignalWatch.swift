@@ -1,0 +1,55 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// SIGINT and SIGTERM during a batch: the first asks it to stop after its running units;
+/// the second kills the running units and exits 128+N at once.
+final class SignalWatch: Sendable {
+    private let received = Mutex<Int>(0)
+    private nonisolated(unsafe) var sources: [DispatchSourceSignal] = []
+    private let reporter: (any BatchReporter)?
+
+    init(reporter: (any BatchReporter)?) {
+        self.reporter = reporter
+        let queue = DispatchQueue(label: "stint.batch.signals")
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                // Signals that arrive together are counted together.
+                for _ in 0..<max(1, Int(source.data)) { self.receive(number) }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Whether a first signal asked the batch to stop.
+    var stopping: Bool { received.withLock { $0 > 0 } }
+
+    private func receive(_ number: Int32) {
+        let count = received.withLock { count in
+            count += 1
+            return count
+        }
+        if count == 1 {
+            reporter?.handle(.interrupted(signal: number, running: RunningUnits.count))
+        } else if count == 2 {
+            RunningUnits.signalAll(SIGKILL)
+            reporter?.handle(.forcedExit(signal: number))
+            exit(128 + number)
+        }
+    }
+
+    /// Stops watching and gives both signals their default action back.
+    func cancel() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import GRDB
+import StintCore
+
+extension SQLiteJobStore {
+    public func acquireBatch(
+        _ request: BatchAcquireRequest, session: String?, token: String, now: Date,
+        isAlive: @Sendable (BatchHolder, Date?) -> Bool
+    ) async throws -> BatchView {
+        try await pool.write { db in
+            var warnings: [String] = []
+            let existing = try Row.fetchOne(
+                db, sql: "SELECT * FROM batches WHERE command = ? AND target = ?",
+                arguments: [request.command, request.target])
+            let holder = existing.flatMap(Self.holder)
+            let heartbeat = (existing?["heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+            let holderLives = holder.map { isAlive($0, heartbeat) } ?? false
+            if !request.allowConcurrent {
+                if let holder, holderLives, let id: Int64 = existing?["id"] {
+                    throw StintError(
+                        .conflict,
+                        "batch \(id) (the same command on the same units) is already running: pid \(holder.pid) on \(holder.host)",
+                        hint: "wait for it to end, interrupt it with `kill -INT \(holder.pid)`, or pass --allow-concurrent")
+                }
+                for queue in request.exclusiveWith {
+                    let paused = try Bool.fetchOne(db, sql: "SELECT paused FROM queues WHERE name = ?", arguments: [queue]) ?? false
+                    guard paused else {
+                        throw StintError(
+                            .conflict, "queue \(queue) is not paused, and this batch must not run beside it (--exclusive-with)",
+                            hint: "pause it with `stint queue pause \(queue)` and resume it afterwards, or pass --allow-concurrent")
+                    }
+                    let running = try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM jobs WHERE queue = ? AND state = 'running'", arguments: [queue]) ?? 0
+                    if running > 0 {
+                        warnings.append("queue \(queue) is paused, but \(running) of its jobs still run")
+                    }
+                }
+            }
+            let nowSeconds = now.timeIntervalSince1970
+            guard let existing else {
+                let lock = request.allowConcurrent ? nil : request.holder
+                try db.execute(
+                    sql: """
+                        INSERT INTO batches (command, target, total, session, holder_token, holder_pid, holder_started,
+                            holder_host, heartbeat_at, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        request.command, request.target, request.total, session, lock == nil ? nil : token, lock?.pid,
+                        lock?.started, lock?.host, nowSeconds, nowSeconds, nowSeconds,
+                    ])
+                return try Self.batch(db, id: db.lastInsertedRowID, token: lock == nil ? nil : token, warnings: warnings)
+            }
+            let id: Int64 = existing["id"]
+            if let holder, !holderLives, !request.allowConcurrent {
+                warnings.append("batch \(id) was held by pid \(holder.pid) on \(holder.host), which is gone: taking it over")
+            }
+            let recordedTotal: Int64 = existing["total"]
+            if recordedTotal != request.total {
+                warnings.append(
+                    "the units changed since the checkpoint (\(recordedTotal) then, \(request.total) now): starting from the first")
+                try db.execute(
+                    sql: """
+                        UPDATE batches SET total = ?, completed = 0, resume_from = NULL, succeeded = 0, failed = 0,
+                            failed_units = '[]', stopped_by = NULL, updated_at = ? WHERE id = ?
+                        """,
+                    arguments: [request.total, nowSeconds, id])
+            }
+            if request.allowConcurrent {
+                try db.execute(sql: "UPDATE batches SET session = ? WHERE id = ?", arguments: [session, id])
+                return try Self.batch(db, id: id, token: nil, warnings: warnings)
+            }
+            try db.execute(
+                sql: """
+                    UPDATE batches SET session = ?, holder_token = ?, holder_pid = ?, holder_started = ?, holder_host = ?,
+                        heartbeat_at = ?, stopped_by = NULL WHERE id = ?
+                    """,
+                arguments: [
+                    session, token, request.holder.pid, request.holder.started, request.holder.host, nowSeconds, id,
+                ])
+            return try Self.batch(db, id: id, token: token, warnings: warnings)
+        }
+    }
+
+    public func saveBatch(_ id: Int64, _ request: BatchSaveRequest, now: Date) async throws -> BatchView? {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
+            let holderToken: String? = row["holder_token"]
+            if let token = request.token, holderToken != token {
+                let pid: Int32? = row["holder_pid"]
+                throw StintError(
+                    .conflict,
+                    "the lock of batch \(id) is no longer this run's" + (pid.map { ": pid \($0) took it over" } ?? ""),
+                    hint: "two runs of one batch must not write at once; let the other finish")
+            }
+            // A run without the lock (--allow-concurrent) never ends another's hold.
+            let ownsLock = request.token != nil
+            if request.finished, ownsLock || holderToken == nil {
+                try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [id])
+                return nil
+            }
+            let failedUnits = String(
+                decoding: try JSONEncoder().encode(Array(request.failedUnits.prefix(BatchView.failedUnitsLimit))),
+                as: UTF8.self)
+            try db.execute(
+                sql: """
+                    UPDATE batches SET completed = ?, resume_from = ?, succeeded = ?, failed = ?, failed_units = ?,
+                        stopped_by = ?, updated_at = ?, heartbeat_at = CASE WHEN ? THEN ? ELSE heartbeat_at END
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    request.completed, request.resumeFrom, request.succeeded, request.failed, failedUnits,
+                    request.stoppedBy, now.timeIntervalSince1970, ownsLock, now.timeIntervalSince1970, id,
+                ])
+            if request.release, ownsLock {
+                try db.execute(
+                    sql: """
+                        UPDATE batches SET holder_token = NULL, holder_pid = NULL, holder_started = NULL,
+                            holder_host = NULL WHERE id = ?
+                        """,
+                    arguments: [id])
+            }
+            return try Self.batch(db, id: id, token: nil, warnings: [])
+        }
+    }
+
+    public func heartbeatBatch(_ id: Int64, token: String, now: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE batches SET heartbeat_at = ? WHERE id = ? AND holder_token = ?",
+                arguments: [now.timeIntervalSince1970, id, token])
+            guard db.changesCount == 1 else {
+                throw StintError(.conflict, "the lock of batch \(id) is no longer this run's")
+            }
+        }
+    }
+
+    public func batches(session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM batches WHERE ? IS NULL OR session = ? ORDER BY id", arguments: [session, session])
+            return try rows.map { try Self.batch($0, isAlive: isAlive) }
+        }
+    }
+
+    public func forgetBatches(
+        _ ids: [Int64], session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool
+    ) async throws -> [BatchView] {
+        try await pool.write { db in
+            var forgotten: [BatchView] = []
+            for id in ids {
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT * FROM batches WHERE id = ? AND (? IS NULL OR session = ?)",
+                        arguments: [id, session, session])
+                else {
+                    throw StintError(.notFound, "no batch with id \(id)", hint: "list them with `stint batch ls`")
+                }
+                let view = try Self.batch(row, isAlive: isAlive)
+                if view.state == "running", let holder = view.holder {
+                    throw StintError(
+                        .conflict, "batch \(id) is running (pid \(holder.pid) on \(holder.host)): its checkpoint is in use",
+                        hint: "interrupt it first with `kill -INT \(holder.pid)`")
+                }
+                try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [id])
+                forgotten.append(view)
+            }
+            return forgotten
+        }
+    }
+
+    private static func holder(_ row: Row) -> BatchHolder? {
+        guard let pid: Int32 = row["holder_pid"], let started: String = row["holder_started"],
+            let host: String = row["holder_host"]
+        else { return nil }
+        return BatchHolder(pid: pid, started: started, host: host)
+    }
+
+    private static func batch(_ db: Database, id: Int64, token: String?, warnings: [String]) throws -> BatchView {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [id]) else {
+            throw StintError(.notFound, "no batch with id \(id)")
+        }
+        var view = try batch(row, isAlive: { _, _ in true })
+        view.token = token
+        view.warnings = warnings.isEmpty ? nil : warnings
+        return view
+    }
+
+    private static func batch(_ row: Row, isAlive: (BatchHolder, Date?) -> Bool) throws -> BatchView {
+        let holder = holder(row)
+        let heartbeat = (row["heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        let lives = holder.map { isAlive($0, heartbeat) } ?? false
+        var stoppedBy: String? = row["stopped_by"]
+        if holder != nil, !lives { stoppedBy = "lost" }
+        let failedUnits = try JSONDecoder().decode([String].self, from: Data((row["failed_units"] as String).utf8))
+        return BatchView(
+            id: row["id"], command: row["command"], target: row["target"], total: row["total"],
+            completed: row["completed"], resumeFrom: row["resume_from"], succeeded: row["succeeded"],
+            failed: row["failed"], failedUnits: failedUnits, state: lives ? "running" : "stopped",
+            stoppedBy: lives ? nil : stoppedBy, holder: lives ? holder : nil, session: row["session"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+}
