@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "stint-shim", targets: ["StintShim"]),
         .executable(name: "stint-daemon", targets: ["StintDaemon"]),
         .executable(name: "stint-mcp", targets: ["StintMCP"]),
+        .executable(name: "stint-batch-example", targets: ["StintBatchExample"]),
         .library(name: "StintCore", targets: ["StintCore"]),
         .library(name: "StintClient", targets: ["StintClient"]),
         .library(name: "StintBatch", targets: ["StintBatch"]),
@@ -93,6 +94,13 @@ let package = Package(
                 "StintCore", "StintClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MCP", package: "swift-sdk"),
+            ]
+        ),
+        .executableTarget(
+            name: "StintBatchExample",
+            dependencies: [
+                "StintBatch", "StintClient", "StintCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(

@@ -377,7 +377,10 @@ public struct Batch: Sendable {
                 stoppedBy: stoppedBy, release: release, finished: finished)
             report { try store?.save(batch.id, request) }
         }
-        if let job = options.job, let resumeFrom { report { try store?.reportCheckpoint(job: job, resumeFrom) } }
+        // A finished batch starts over: its job's retry gets the first unit, not a stale checkpoint.
+        if let job = options.job, let value = resumeFrom ?? (finished ? units.resumeArgument(for: 1) : nil) {
+            report { try store?.reportCheckpoint(job: job, value) }
+        }
     }
 
     private func startHeartbeat(_ plan: Plan) -> Task<Void, Never>? {

@@ -64,6 +64,13 @@ public struct UnitCommand: Sendable {
         return template.map { $0.replacingOccurrences(of: "{}", with: value) }
     }
 
+    /// The path `name` runs as: itself when it has a slash (and is executable), else the
+    /// first executable match on `$PATH`; `nil` when there is none.
+    public static func executable(_ name: String, environment: [String: String]) -> String? {
+        guard let path = UnitProcess.resolve(name, path: environment["PATH"]) else { return nil }
+        return access(path, X_OK) == 0 ? path : nil
+    }
+
     /// Runs the command for `unit` and reports how it ended (never throws: a command that
     /// cannot start is a failed unit).
     public func run(_ unit: BatchUnit) async -> UnitOutcome {

@@ -82,6 +82,9 @@ struct BatchRun: AsyncParsableCommand {
         guard !command.isEmpty else {
             throw StintError(.usage, "no command given", hint: "put it after --: stint batch --range 1-10 -- ./process.sh {}")
         }
+        if !command[0].contains("{}"), UnitCommand.executable(command[0], environment: CLIEnvironment.environment) == nil {
+            throw StintError(.usage, "\(command[0]): command not found", hint: "check the name, or give its path")
+        }
         if restart, resumeFrom != nil { throw StintError(.usage, "--restart and --resume-from exclude each other") }
         var options = BatchOptions()
         options.parallel = parallel
@@ -154,7 +157,7 @@ struct BatchList: ParsableCommand {
                 let state = batch.state == "running" ? "running (pid \(batch.holder?.pid ?? 0))" : "stopped" + (batch.stoppedBy.map { " (\($0))" } ?? "")
                 let done = ProgressView(done: batch.completed, total: batch.total, message: nil, updatedAt: batch.updatedAt).text
                 let cells = [
-                    "\(batch.id)", state, done, "\(batch.failed)", batch.resumeFrom ?? "-",
+                    "\(batch.id)", state, done, "\(batch.failed)", batch.resumeFrom ?? (batch.completed == 0 ? "(start)" : "-"),
                     JobText.age(batch.updatedAt) + " ago", batch.command, batch.target,
                 ]
                 table.rows.append(cells.map { ($0, $0) })
