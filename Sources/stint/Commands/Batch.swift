@@ -25,6 +25,8 @@ struct BatchCommand: AsyncParsableCommand {
             command and the units (with the working directory): running the same batch again \
             resumes after it. A batch that ran to its end forgets its checkpoint. \
             See `stint batch ls` and `stint batch forget`.
+
+            Every option of a run: `stint batch run --help`.
             """,
         subcommands: [BatchRun.self, BatchList.self, BatchForget.self],
         defaultSubcommand: BatchRun.self)
