@@ -2,6 +2,7 @@
 #include "CStintSpawn.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -16,17 +17,19 @@
 #define SYS_close_range 436
 #endif
 
-/// Only async-signal-safe calls between fork and exec: the parent has many threads.
+/// Only system calls between vfork and exec: the child runs on the parent's memory.
 static void child(const char *path, char *const argv[], char *const envp[], int output_fd, int error_fd, pid_t parent) {
+    // Every signal is blocked (the parent did it before vfork): give each its default
+    // action before unblocking, so that no handler of the parent runs in this child.
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127); // the parent died before the line above
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
-    }
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(output_fd, 1) < 0 || dup2(output_fd, 2) < 0) {
         int error = errno;
@@ -55,9 +58,19 @@ pid_t stint_spawn_unit(const char *path, char *const argv[], char *const envp[],
         return -1;
     }
     pid_t parent = getpid();
-    pid_t pid = fork();
+    // vfork: the child borrows the parent's memory until it execs, so starting a unit does
+    // not copy the page tables of a big, many-threaded process. 2,000 `true` units took
+    // 3.1-3.4 s with vfork against 4.2-4.7 s with fork (release build, system time 0.7 s
+    // against 1.7 s). The child only makes system calls, and runs with every signal blocked
+    // until it has reset their actions, as glibc's posix_spawn does.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t pid = vfork();
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (pid < 0) {
-        *spawn_errno = errno;
+        *spawn_errno = fork_errno;
         close(error_pipe[0]);
         close(error_pipe[1]);
         return -1;

@@ -254,9 +254,19 @@ public struct Batch: Sendable {
                 }
             }
             launch()
-            while let result = await group.next() {
+            while var result = await group.next() {
                 running -= 1
                 ran += 1
+                if signals?.stopping ?? false, result.signal != nil, result.message?.hasPrefix("timed out") != true {
+                    // Killed while the batch stops (`stint stop` of a batch job signals its whole
+                    // tree): not done, so the checkpoint stays before it and a resume runs it again.
+                    result.message = "interrupted by signal \(result.signal!) while stopping: it runs again on resume"
+                    let counts = BatchCounts(
+                        total: total, done: plan.start - 1 + ran, ran: ran, failed: plan.carried.failed + Int64(failures.count),
+                        elapsed: Date().timeIntervalSince(began))
+                    reporter?.handle(.unit(result, counts))
+                    continue
+                }
                 frontier.finish(result.position)
                 if result.ok {
                     succeeded += 1

@@ -45,8 +45,15 @@ struct BatchRunnerTests {
         let store = RecordingStore()
         let batch = Batch(
             command: "c", target: "t", units: try .range("1-10"), options: options(parallel: 3), store: store)
+        // Unit 2 ends only after five others have (no timing: the pool may be slow when
+        // the whole suite runs), so units end out of order for sure.
+        let others = Mutex(0)
         let summary = try await batch.run { unit in
-            try? await Task.sleep(for: .milliseconds(unit.position == 2 ? 400 : 10))
+            if unit.position == 2 {
+                while others.withLock({ $0 }) < 5 { try? await Task.sleep(for: .milliseconds(5)) }
+            } else {
+                others.withLock { $0 += 1 }
+            }
             store.note("finish \(unit.position)")
             return .success
         }

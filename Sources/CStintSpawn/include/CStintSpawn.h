@@ -3,7 +3,7 @@
 
 #include <sys/types.h>
 
-/// Starts `path` with `argv` and `envp` as the leader of a new process group, with stdin
+/// Starts (vfork + exec) `path` with `argv` and `envp` as the leader of a new process group, with stdin
 /// from /dev/null and stdout and stderr on `output_fd`, and with every other descriptor
 /// closed. The child gets SIGKILL when the calling thread ends (PR_SET_PDEATHSIG), so a
 /// unit never outlives a batch killed by SIGKILL: call it from a thread that lives until
