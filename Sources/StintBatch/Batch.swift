@@ -235,6 +235,11 @@ public struct Batch: Sendable {
         var abortedBy: BatchSummary.AbortReason?
         var next = plan.start
         let total = units.count
+        func counts() -> BatchCounts {
+            BatchCounts(
+                total: total, done: plan.start - 1 + ran, ran: ran, failed: plan.carried.failed + Int64(failures.count),
+                elapsed: Date().timeIntervalSince(began))
+        }
 
         await withTaskGroup(of: UnitResult.self) { group in
             var running = 0
@@ -261,10 +266,7 @@ public struct Batch: Sendable {
                     // Killed while the batch stops (`stint stop` of a batch job signals its whole
                     // tree): not done, so the checkpoint stays before it and a resume runs it again.
                     result.message = "interrupted by signal \(result.signal!) while stopping: it runs again on resume"
-                    let counts = BatchCounts(
-                        total: total, done: plan.start - 1 + ran, ran: ran, failed: plan.carried.failed + Int64(failures.count),
-                        elapsed: Date().timeIntervalSince(began))
-                    reporter?.handle(.unit(result, counts))
+                    reporter?.handle(.unit(result, counts()))
                     continue
                 }
                 frontier.finish(result.position)
@@ -276,8 +278,7 @@ public struct Batch: Sendable {
                     streak.append(result.position)
                 }
                 if breaker.record(success: result.ok), abortedBy == nil { abortedBy = .maxFailures }
-                let counts = BatchCounts(
-                    total: total, done: plan.start - 1 + ran, ran: ran, failed: plan.carried.failed + Int64(failures.count), elapsed: Date().timeIntervalSince(began))
+                let counts = counts()
                 reporter?.handle(.unit(result, counts))
                 if let job = options.job, ran % Int64(options.progressEvery) == 0 {
                     report { try store?.reportProgress(job: job, progressRequest(counts, unit: result.unit)) }
@@ -297,10 +298,8 @@ public struct Batch: Sendable {
         let finished = abortedBy == nil && completed == total
         save(plan, checkpoint: completed, failures: failures, release: true, stoppedBy: abortedBy?.rawValue, finished: finished)
         if let job = options.job {
-            let counts = BatchCounts(
-                total: total, done: plan.start - 1 + ran, ran: ran, failed: plan.carried.failed + Int64(failures.count),
-                elapsed: Date().timeIntervalSince(began))
-            report { try store?.reportProgress(job: job, progressRequest(counts, unit: nil)) }
+            let final = counts()
+            report { try store?.reportProgress(job: job, progressRequest(final, unit: nil)) }
         }
         let failedUnits = plan.carried.failedUnits + failures.sorted { $0.key < $1.key }.map(\.value)
         let resumeFrom = finished ? nil : units.resumeArgument(for: completed + 1)
