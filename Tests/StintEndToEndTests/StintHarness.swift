@@ -126,6 +126,14 @@ final class StintHarness: @unchecked Sendable {
         let process: Process
         let scratch: String
 
+        /// Its process id.
+        var pid: Int32 { process.processIdentifier }
+
+        /// What it wrote to stderr so far (it may still be running).
+        var stderrSoFar: String {
+            String(decoding: FileManager.default.contents(atPath: scratch + ".err") ?? Data(), as: UTF8.self)
+        }
+
         /// Waits for the process to exit, reads its output and removes the scratch files.
         func collect() throws -> Result {
             defer { for name in ["out", "err", "in"] { try? FileManager.default.removeItem(atPath: "\(scratch).\(name)") } }
@@ -136,6 +144,11 @@ final class StintHarness: @unchecked Sendable {
                 status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                 stderr: String(decoding: errData, as: UTF8.self))
         }
+    }
+
+    /// Starts `stint ARGS…` in the background; `collect()` the result later (or signal its `pid` first).
+    func start(_ arguments: [String], stdin: String? = nil, cwd: String? = nil, env: [String: String] = [:]) throws -> Invocation {
+        try launch(arguments, stdin: stdin, cwd: cwd, env: env)
     }
 
     private func launch(_ arguments: [String], stdin: String? = nil, cwd: String? = nil, env: [String: String] = [:]) throws -> Invocation {
