@@ -100,3 +100,67 @@ int stint_pidfd_open(pid_t pid) {
 int stint_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
+
+int stint_guard_start(void) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        // The guard: only system calls from here (a fork of a many-threaded process).
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGPIPE, SIG_IGN);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (fds[0] != 3 && dup2(fds[0], 3) < 0) _exit(1);
+        // Hold nothing of the batch's: not its write end (or EOF never comes), not its stdout
+        // (a `$(stint batch …)` would wait for this process).
+        int null_fd = open("/dev/null", O_RDWR);
+        if (null_fd >= 0) {
+            dup2(null_fd, 0);
+            dup2(null_fd, 1);
+            dup2(null_fd, 2);
+        }
+        if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
+            long max = sysconf(_SC_OPEN_MAX);
+            for (long fd = 4; fd < (max > 0 ? max : 65536); fd++) close((int)fd);
+        }
+        static pid_t groups[4096];
+        int count = 0;
+        for (;;) {
+            int message;
+            ssize_t got = read(3, &message, sizeof message);
+            if (got < 0 && errno == EINTR) continue;
+            if (got != (ssize_t)sizeof message) break; // EOF: the batch has ended, however it ended
+            if (message > 0) {
+                if (count < (int)(sizeof groups / sizeof groups[0])) groups[count++] = message;
+            } else {
+                for (int i = 0; i < count; i++) {
+                    if (groups[i] == -message) {
+                        groups[i] = groups[--count];
+                        break;
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < count; i++) kill(-groups[i], SIGKILL);
+        _exit(0);
+    }
+    close(fds[0]);
+    return fds[1];
+}
+
+void stint_guard_note(int guard_fd, int message) {
+    if (guard_fd < 0) return;
+    ssize_t wrote;
+    do {
+        wrote = write(guard_fd, &message, sizeof message);
+    } while (wrote < 0 && errno == EINTR);
+}

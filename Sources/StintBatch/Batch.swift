@@ -260,6 +260,7 @@ public struct Batch: Sendable {
             }
             launch()
             while var result = await group.next() {
+                if SignalWatch.isForcing { continue }
                 running -= 1
                 ran += 1
                 if signals?.stopping ?? false, result.signal != nil, result.message?.hasPrefix("timed out") != true {
@@ -374,6 +375,7 @@ public struct Batch: Sendable {
         _ plan: Plan, checkpoint completed: Int64, failures: [Int64: String], release: Bool, stoppedBy: String?,
         finished: Bool = false
     ) {
+        if SignalWatch.isForcing { return }
         let through = failures.filter { $0.key <= completed }.sorted { $0.key < $1.key }
         let ranThrough = max(0, completed - (plan.start - 1))
         let resumeFrom = completed < units.count ? units.resumeArgument(for: completed + 1) : nil

@@ -10,6 +10,12 @@ import Synchronization
 /// the second kills the running units and exits 128+N at once.
 final class SignalWatch: Sendable {
     private let received = Mutex<Int>(0)
+    /// Set by the second signal, before the running units are killed: from then on the
+    /// runner records nothing, so a unit it kills can never be saved as done.
+    private static let forcing = Mutex(false)
+
+    /// Whether a second signal is ending the process now.
+    static var isForcing: Bool { forcing.withLock { $0 } }
     private nonisolated(unsafe) var sources: [DispatchSourceSignal] = []
     private let reporter: (any BatchReporter)?
 
@@ -40,6 +46,7 @@ final class SignalWatch: Sendable {
         if count == 1 {
             reporter?.handle(.interrupted(signal: number, running: RunningUnits.count))
         } else if count == 2 {
+            Self.forcing.withLock { $0 = true }
             RunningUnits.signalAll(SIGKILL)
             reporter?.handle(.forcedExit(signal: number))
             exit(128 + number)

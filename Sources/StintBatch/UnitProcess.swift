@@ -41,8 +41,9 @@ public struct UnitOutcome: Sendable, Hashable {
 ///
 /// Each unit leads its own process group, so a Ctrl-C at the terminal reaches the batch and
 /// not its running units (which the batch lets finish); stdin is `/dev/null`, and stdout and
-/// stderr are read into a bounded tail. A unit gets SIGKILL if the batch process dies
-/// (`PR_SET_PDEATHSIG`), so a batch killed with SIGKILL leaves no unit running on.
+/// stderr are read into a bounded tail. If the batch process dies, even by SIGKILL, the
+/// unit gets SIGKILL (`PR_SET_PDEATHSIG`), and a guard process kills the process groups of
+/// the units that were running, so what they started dies too.
 public struct UnitCommand: Sendable {
     /// The command with `{}` where the unit goes.
     public var template: [String]
@@ -95,8 +96,19 @@ public struct UnitCommand: Sendable {
 public enum RunningUnits {
     private static let groups = Mutex<Set<pid_t>>([])
 
-    static func insert(_ group: pid_t) { groups.withLock { _ = $0.insert(group) } }
-    static func remove(_ group: pid_t) { groups.withLock { _ = $0.remove(group) } }
+    /// The guard process that kills running units' groups if the batch dies (see
+    /// `stint_guard_start`), started with the first unit.
+    private static let guardPipe: Int32 = stint_guard_start()
+
+    static func insert(_ group: pid_t) {
+        groups.withLock { _ = $0.insert(group) }
+        stint_guard_note(guardPipe, group)
+    }
+
+    static func remove(_ group: pid_t) {
+        groups.withLock { _ = $0.remove(group) }
+        stint_guard_note(guardPipe, -group)
+    }
 
     /// How many units run now.
     public static var count: Int { groups.withLock { $0.count } }

@@ -366,22 +366,15 @@ struct BatchTests {
         #expect(stored.first?.state == "stopped")
 
         // The killed unit is not done: the checkpoint must stay before it, and a rerun must
-        // run it. PRODUCT BUG (intermittent, seen about 1 run in 15 under load): the forced
-        // exit calls exit(130) on the signal queue while the runner's task goes on; the unit
-        // killed by SIGKILL comes back as a failed result, the frontier moves past it, and the
-        // final save (release, stopped_by "signal", failed_units ["1"]) can reach the daemon
-        // before the process is gone. The checkpoint then says unit 1 is done (failed), and
-        // the rerun resumes at 2: unit 1 never succeeds and the rerun exits 6.
+        // run it. (Once, the runner went on while exit(130) ran on the signal queue, and the
+        // killed unit could be saved as done, failed; the second signal now stops all records.)
         let checkpoint = (completed: stored.first?.completed, stoppedBy: stored.first?.stoppedBy)
         record.remove("slow")
         let rerun = try stint.run(command)
         let runs = record.counts("done")
-        withKnownIssue("a unit killed by the second SIGINT is sometimes saved as done (failed)", isIntermittent: true) {
-            #expect(checkpoint.completed == 0 && checkpoint.stoppedBy == "lost", "checkpoint after exit 130: \(checkpoint)")
-            #expect(rerun.status == 0, "\(rerun.stdout) \(rerun.stderr)")
-            #expect(runs == Record.each(1...3), "\(runs)")
-        }
-        #expect(rerun.status == 0 || rerun.status == 6, "\(rerun.stderr)")
+        #expect(checkpoint.completed == 0 && checkpoint.stoppedBy == "lost", "checkpoint after exit 130: \(checkpoint)")
+        #expect(rerun.status == 0, "\(rerun.stdout) \(rerun.stderr)")
+        #expect(runs == Record.each(1...3), "\(runs)")
         #expect(try batches(stint).isEmpty)
     }
 
@@ -414,15 +407,12 @@ struct BatchTests {
         // PR_SET_PDEATHSIG: the unit does not outlive the batch, and never completes.
         #expect(try stint.eventually(5) { !alive(unitPid) }, "unit pid \(unitPid) still runs")
         #expect(try stint.holds(for: 0.3) { !record.has("done 2") })
-        // Nor should anything the unit started: a batch killed with SIGKILL "leaves no unit
-        // running on" (UnitCommand's documentation), and a second SIGINT kills the unit's
-        // whole process group. But PR_SET_PDEATHSIG covers only the unit's own process: the
-        // shell's `sleep 30` is orphaned and runs on, in the unit's process group.
+        // Nor does anything the unit started: PR_SET_PDEATHSIG covers only the unit's own
+        // process, and the batch's guard process kills the unit's whole process group (the
+        // shell's `sleep 30` here).
         let nothingLeft = try stint.eventually(2) { leftovers(stint).isEmpty }
         let left = leftovers(stint)
-        withKnownIssue("a unit's child processes outlive a SIGKILLed batch (PR_SET_PDEATHSIG covers only the unit's own process)") {
-            #expect(nothingLeft, "left: \(left)")
-        }
+        #expect(nothingLeft, "left: \(left)")
         for pid in leftovers(stint) { kill(pid, SIGKILL) }
         let lost = try batches(stint)
         #expect(lost.first?.state == "stopped")
@@ -511,14 +501,11 @@ struct BatchTests {
         let rerun = try stint.run(command, env: ["TAG": "third"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
         let everRan = Set(record.lines.map { $0.split(separator: " ")[1] })
-        // PRODUCT BUG: the concurrent run's saves (token nil) are written into the held row:
-        // completed 5/5 while the holder has done nothing. After the holder dies, the rerun
-        // "resumes after the checkpoint: 5 of 5 units done", runs nothing and exits 0 with
-        // "2 succeeded, 3 skipped": units 1-3 never ran anywhere.
-        withKnownIssue("an --allow-concurrent run writes its progress into the checkpoint of the batch another run holds") {
-            #expect(during.completed == 0, "the holder's checkpoint, changed by the concurrent run: \(during.completed)")
-            #expect(everRan == ["1", "2", "3", "4", "5"], "units that ever ran: \(everRan.sorted()); rerun: \(rerun.stdout)")
-        }
+        // The concurrent run's saves (no token) must not reach the held row: if they did, the
+        // rerun after the holder's death would "resume after 5 of 5" and units 1-3 would never
+        // run anywhere.
+        #expect(during.completed == 0, "the holder's checkpoint, changed by the concurrent run: \(during.completed)")
+        #expect(everRan == ["1", "2", "3", "4", "5"], "units that ever ran: \(everRan.sorted()); rerun: \(rerun.stdout)")
     }
 
     @Test("--exclusive-with Q: exit 9 while Q is not paused, runs once `stint queue pause Q`; --allow-concurrent overrides")

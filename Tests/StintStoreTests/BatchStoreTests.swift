@@ -90,9 +90,16 @@ final class BatchStoreTests: Sendable {
         #expect(held.token == "A")
         let beside = try await store.acquireBatch(request(pid: 13, allowConcurrent: true), session: nil, token: "C", now: Self.t0, isAlive: Self.alive)
         #expect(beside.token == nil)
-        // A lockless run's finish does not delete the checkpoint another run holds.
+        // A lockless run touches nothing of a held batch: neither its checkpoint nor its row.
+        _ = try await store.saveBatch(held.id, save(60, token: nil), now: Self.t0)
         #expect(try await store.saveBatch(held.id, save(100, token: nil, finished: true), now: Self.t0) != nil)
-        #expect(try await store.batches(session: nil, isAlive: Self.alive).first?.holder?.pid == 10)
+        let after = try #require(try await store.batches(session: nil, isAlive: Self.alive).first)
+        #expect(after.holder?.pid == 10)
+        #expect(after.completed == 0)
+        // Once nobody holds it, a lockless run's checkpoint is recorded.
+        _ = try await store.saveBatch(held.id, save(10, token: "A", release: true), now: Self.t0)
+        _ = try await store.saveBatch(held.id, save(20, token: nil), now: Self.t0)
+        #expect(try await store.batches(session: nil, isAlive: Self.alive).first?.completed == 20)
     }
 
     @Test("a finished batch is forgotten; a changed unit count starts over; forget refuses a live holder")

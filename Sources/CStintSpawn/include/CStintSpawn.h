@@ -20,4 +20,13 @@ int stint_pidfd_open(pid_t pid);
 /// `pipe2(fds, O_CLOEXEC)`, which Swift's Glibc module hides.
 int stint_pipe_cloexec(int fds[2]);
 
+/// Starts the guard of a batch: a process that outlives it by a moment and kills the
+/// process groups of the units still running when the batch ends, however it ends (even by
+/// SIGKILL: it sees the end as EOF on a pipe). Returns the pipe's write end (close-on-exec),
+/// or -1. Tell it about each unit with `stint_guard_note`.
+int stint_guard_start(void);
+
+/// Tells the guard that the process group `message` started (positive) or ended (negative).
+void stint_guard_note(int guard_fd, int message);
+
 #endif

@@ -95,9 +95,11 @@ extension SQLiteJobStore {
                     "the lock of batch \(id) is no longer this run's" + (pid.map { ": pid \($0) took it over" } ?? ""),
                     hint: "two runs of one batch must not write at once; let the other finish")
             }
-            // A run without the lock (--allow-concurrent) never ends another's hold.
+            // A run without the lock (--allow-concurrent) never touches a held batch: its
+            // progress is not the holder's, and the holder's resume must not skip units.
             let ownsLock = request.token != nil
-            if request.finished, ownsLock || holderToken == nil {
+            if !ownsLock, holderToken != nil { return try Self.batch(db, id: id, token: nil, warnings: []) }
+            if request.finished {
                 try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [id])
                 return nil
             }
