@@ -473,6 +473,9 @@ struct StopRetryEndToEndTests {
             try #require(try stint.eventually { try stint.show(id).attempts >= 3 })
             let stop = try stint.run("stop", "--grace", "1s", String(id))
             let job = try stint.show(id)
+            // A test process held back for seconds (the whole suite on 2 cores) can reach the
+            // stop after the job used its 1000 retries: that round proves nothing either way.
+            if stop.status == 0, job.state == .failed, job.attempts == 1001 { continue }
             if stop.status != 0 || job.state != .cancelled {
                 let message = stop.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
                 failure = "job \(id): stop exited \(stop.status) (\(message)), then \(job.state.rawValue) after \(job.attempts) attempts"
