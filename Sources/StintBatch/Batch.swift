@@ -263,7 +263,14 @@ public struct Batch: Sendable {
                 if SignalWatch.isForcing { continue }
                 running -= 1
                 ran += 1
-                if signals?.stopping ?? false, result.signal != nil, result.message?.hasPrefix("timed out") != true {
+                let killed = result.signal != nil && result.message?.hasPrefix("timed out") != true
+                if killed, let signals, !signals.stopping, [SIGTERM, SIGINT, SIGHUP, SIGKILL].contains(result.signal!) {
+                    // `stint stop` signals the batch and its units at once; the unit's end can
+                    // reach this loop before the batch's own signal is handled. Give that
+                    // signal a moment, so the unit is not taken for done.
+                    await signals.waitForStop(seconds: 0.5)
+                }
+                if signals?.stopping ?? false, killed {
                     // Killed while the batch stops (`stint stop` of a batch job signals its whole
                     // tree): not done, so the checkpoint stays before it and a resume runs it again.
                     result.message = "interrupted by signal \(result.signal!) while stopping: it runs again on resume"

@@ -38,6 +38,12 @@ final class SignalWatch: Sendable {
     /// Whether a first signal asked the batch to stop.
     var stopping: Bool { received.withLock { $0 > 0 } }
 
+    /// Waits up to `seconds` for a first signal; returns at once when one came.
+    func waitForStop(seconds: Double) async {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !stopping, Date() < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
     private func receive(_ number: Int32) {
         let count = received.withLock { count in
             count += 1
