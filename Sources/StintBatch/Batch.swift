@@ -211,11 +211,12 @@ public struct Batch: Sendable {
 
     /// Runs the units through `body` and returns the summary (its ``BatchSummary/exitCode``
     /// is the contract's). Throws `E_CONFLICT` before any unit runs when the batch is held
-    /// elsewhere, and usage errors for bad options.
+    /// elsewhere, and usage errors for bad options (then the store is not touched).
     public func run(_ body: @escaping @Sendable (BatchUnit) async -> UnitOutcome) async throws -> BatchSummary {
         try options.validate()
+        if case .resumeFrom(let text) = options.start { _ = try units.position(resumingFrom: text) }
         let began = Date()
-        let plan = try await acquire()
+        let plan = try acquire()
         reporter?.handle(
             .started(
                 total: units.count, position: plan.start, value: plan.start <= units.count ? units.value(at: plan.start) : nil,
@@ -241,7 +242,7 @@ public struct Batch: Sendable {
                 elapsed: Date().timeIntervalSince(began))
         }
 
-        await withTaskGroup(of: UnitResult.self) { group in
+        await withTaskGroup(of: (UnitResult, timedOut: Bool).self) { group in
             var running = 0
             func launch() {
                 while running < options.parallel, next <= total, abortedBy == nil, !(signals?.stopping ?? false) {
@@ -251,19 +252,20 @@ public struct Batch: Sendable {
                     group.addTask {
                         let started = Date()
                         let outcome = await body(unit)
-                        return UnitResult(
+                        let result = UnitResult(
                             unit: unit.value, position: unit.position, ok: outcome.ok, exitCode: outcome.exitCode,
                             signal: outcome.signal, message: outcome.message, duration: Date().timeIntervalSince(started),
                             outputTail: outcome.outputTail)
+                        return (result, outcome.timedOut)
                     }
                 }
             }
             launch()
-            while var result = await group.next() {
+            while case (var result, let timedOut)? = await group.next() {
                 if SignalWatch.isForcing { continue }
                 running -= 1
                 ran += 1
-                let killed = result.signal != nil && result.message?.hasPrefix("timed out") != true
+                let killed = result.signal != nil && !timedOut
                 if killed, let signals, !signals.stopping, [SIGTERM, SIGINT, SIGHUP, SIGKILL].contains(result.signal!) {
                     // `stint stop` signals the batch and its units at once; the unit's end can
                     // reach this loop before the batch's own signal is handled. Give that
@@ -337,7 +339,7 @@ public struct Batch: Sendable {
         var failedUnits: [String] = []
     }
 
-    private func acquire() async throws -> Plan {
+    private func acquire() throws -> Plan {
         var batch: BatchView?
         var warnings: [String] = []
         if let store {

@@ -17,7 +17,8 @@ public protocol BatchReporter: Sendable {
 /// The console reporter of `stint batch`: stdout for data, stderr for chatter.
 ///
 /// - `text`: a progress bar with count, rate and ETA on stderr when stderr is a terminal
-///   (redrawn every `progressEvery` units, and at least once a second), plain lines every
+///   (redrawn every `progressEvery` units, and at any unit's end a second or more after the
+///   last draw), plain lines every
 ///   `progressEvery` units otherwise; each failed unit's last output line on stderr; the
 ///   summary on stdout; `Aborted at N. Resume with: …` on stderr.
 /// - `ndjson`: one line per unit as it ends, then `{"_meta": {summary…, "exit_code": …}}`.
@@ -122,7 +123,7 @@ public final class BatchConsole: BatchReporter, Sendable {
         if rate > 0 {
             text += ", \(rate.formatted(.number.precision(.fractionLength(0...1)).locale(Locale(identifier: "en_US")))) units/s"
             if counts.done < counts.total {
-                text += ", ETA " + BatchDuration.text(Double(counts.total - counts.done) / rate)
+                text += ", ETA " + DurationText.short(Double(counts.total - counts.done) / rate)
             }
         }
         if counts.failed > 0 { text += ", \(counts.failed) failed" }
@@ -146,7 +147,7 @@ public final class BatchConsole: BatchReporter, Sendable {
         if summary.skipped > 0 { text += ", \(summary.skipped) skipped" }
         let remaining = summary.total - summary.succeeded - summary.failed - summary.skipped
         if remaining > 0 { text += ", \(remaining) not run" }
-        text += "; this run: \(summary.ran) in \(BatchDuration.text(summary.duration))"
+        text += "; this run: \(summary.ran) in \(DurationText.short(summary.duration))"
         return text
     }
 
@@ -207,17 +208,4 @@ public final class BatchConsole: BatchReporter, Sendable {
 
     private static func out(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
     private static func err(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
-}
-
-/// Short durations for people: `0.4s`, `12s`, `4m35s`, `2h05m`.
-public enum BatchDuration {
-    /// `seconds` as text.
-    public static func text(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
-        if seconds < 10 { return "\((seconds * 10).rounded() / 10)s" }
-        let whole = Int(seconds.rounded())
-        if whole < 60 { return "\(whole)s" }
-        if whole < 3600 { return "\(whole / 60)m\(String(format: "%02d", whole % 60))s" }
-        return "\(whole / 3600)h\(String(format: "%02d", whole % 3600 / 60))m"
-    }
 }

@@ -19,14 +19,20 @@ public struct UnitOutcome: Sendable, Hashable {
     public var message: String?
     /// The last lines of its output, when it has any.
     public var outputTail: String?
+    /// Whether its time limit ended it (its `signal` is then the one the limit sent).
+    public var timedOut: Bool
 
     /// Creates an outcome.
-    public init(ok: Bool, exitCode: Int32? = nil, signal: Int32? = nil, message: String? = nil, outputTail: String? = nil) {
+    public init(
+        ok: Bool, exitCode: Int32? = nil, signal: Int32? = nil, message: String? = nil, outputTail: String? = nil,
+        timedOut: Bool = false
+    ) {
         self.ok = ok
         self.exitCode = exitCode
         self.signal = signal
         self.message = message
         self.outputTail = outputTail
+        self.timedOut = timedOut
     }
 
     /// A success.
@@ -51,12 +57,15 @@ public struct UnitCommand: Sendable {
     public var environment: [String: String]
     /// Seconds a unit may run before it gets SIGTERM (and SIGKILL 10 s later); `nil`: no limit.
     public var timeout: Double?
+    /// The executable, looked up on `$PATH` once when the command's name has no `{}`.
+    private let resolved: String?
 
     /// Creates a command.
     public init(_ template: [String], environment: [String: String] = ProcessInfo.processInfo.environment, timeout: Double? = nil) {
         self.template = template
         self.environment = environment
         self.timeout = timeout
+        resolved = template.first.flatMap { $0.contains("{}") ? nil : UnitProcess.resolve($0, path: environment["PATH"]) }
     }
 
     /// The arguments for one unit.
@@ -80,11 +89,12 @@ public struct UnitCommand: Sendable {
         unitEnvironment["STINT_BATCH_UNIT"] = unit.value
         unitEnvironment["STINT_BATCH_POSITION"] = String(unit.position)
         let (environment, timeout) = (unitEnvironment, timeout)
+        let path = resolved ?? UnitProcess.resolve(arguments[0], path: environment["PATH"])
         return await withCheckedContinuation { continuation in
             // A thread of its own: it forks the unit and waits for it, and PR_SET_PDEATHSIG
             // watches the thread that forked, which must therefore outlive the unit.
             let thread = Thread {
-                continuation.resume(returning: UnitProcess.run(arguments, environment: environment, timeout: timeout))
+                continuation.resume(returning: UnitProcess.run(arguments, path: path, environment: environment, timeout: timeout))
             }
             thread.stackSize = 1 << 20
             thread.start()
@@ -128,10 +138,8 @@ enum UnitProcess {
     /// Seconds between SIGTERM and SIGKILL when a unit times out.
     static let killGrace: Double = 10
 
-    static func run(_ arguments: [String], environment: [String: String], timeout: Double?) -> UnitOutcome {
-        guard let path = resolve(arguments[0], path: environment["PATH"]) else {
-            return .failure("\(arguments[0]): command not found")
-        }
+    static func run(_ arguments: [String], path: String?, environment: [String: String], timeout: Double?) -> UnitOutcome {
+        guard let path else { return .failure("\(arguments[0]): command not found") }
         var pipeEnds: [Int32] = [0, 0]
         guard stint_pipe_cloexec(&pipeEnds) == 0 else { return .failure("pipe: \(String(cString: strerror(errno)))") }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
@@ -152,8 +160,8 @@ enum UnitProcess {
         let outputTail = tail.lines(tailLines)
         if status.timedOut {
             return UnitOutcome(
-                ok: false, signal: status.signal, message: "timed out after \(BatchDuration.text(timeout ?? 0))",
-                outputTail: outputTail)
+                ok: false, signal: status.signal, message: "timed out after \(DurationText.short(timeout ?? 0))",
+                outputTail: outputTail, timedOut: true)
         }
         if let signal = status.signal {
             return UnitOutcome(ok: false, signal: signal, message: "killed by signal \(signal)", outputTail: outputTail)
@@ -184,8 +192,11 @@ enum UnitProcess {
             ]
             var wait: Int32 = pidfd >= 0 ? -1 : 100
             if let deadline { wait = min(wait < 0 ? Int32.max : wait, Int32(max(0, deadline.timeIntervalSinceNow * 1000).rounded(.up))) }
-            let ready = poll(&fds, 2, wait)
-            if ready < 0, errno != EINTR { break }
+            if poll(&fds, 2, wait) < 0, errno != EINTR {
+                // Cannot watch any more: wait for the exit itself rather than report a status never read.
+                while waitpid(pid, &rawStatus, 0) < 0, errno == EINTR {}
+                break
+            }
             if outputOpen, fds[0].revents != 0 {
                 let count = read(output, &buffer, buffer.count)
                 if count > 0 { tail.append(buffer[..<count]) } else if count == 0 || errno != EINTR { outputOpen = false }

@@ -97,8 +97,6 @@ struct BatchRun: AsyncParsableCommand {
         options.allowConcurrent = allowConcurrent
         options.exclusiveWith = exclusiveWith
         options.commandLine = CommandLine.arguments
-        try options.validate()
-        if let resumeFrom { _ = try units.position(resumingFrom: resumeFrom) }
         let timeout = try unitTimeout.map { try ValueParsing.duration($0, flag: "--unit-timeout") }
         if let timeout, timeout <= 0 { throw StintError(.usage, "--unit-timeout must be more than 0") }
 
@@ -135,10 +133,7 @@ struct BatchRun: AsyncParsableCommand {
         }
         let units = try BatchUnits.lines(text)
         // From stdin, the units themselves are the target; from a file, its absolute path.
-        if path == "-" {
-            guard case .list(let items) = units.source else { return (units, "stdin") }
-            return (units, "ids " + items.joined(separator: ","))
-        }
+        if path == "-", case .list(let items) = units.source { return (units, "ids " + items.joined(separator: ",")) }
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         return (units, "file \(absolute)")
     }

@@ -108,7 +108,7 @@ struct DaemonStatusCommand: ParsableCommand {
             return """
                 pid       \(status.pid)
                 version   \(status.version)
-                uptime    \(JobText.duration(status.uptime))
+                uptime    \(DurationText.short(status.uptime))
                 store     \(status.store)
                 socket    \(status.socket)\(status.listen.map { "\nlisten    \($0)" } ?? "")
                 parallel  \(status.parallel)

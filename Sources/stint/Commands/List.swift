@@ -49,7 +49,7 @@ struct List: ParsableCommand {
                 (state, palette.state(state, job.state)),
                 (job.queue, palette.dim(job.queue)),
                 (exit, exit),
-                (job.duration.map(JobText.duration) ?? "", job.duration.map(JobText.duration) ?? ""),
+                (job.duration.map(DurationText.short) ?? "", job.duration.map(DurationText.short) ?? ""),
                 (JobText.age(job.createdAt), palette.dim(JobText.age(job.createdAt))),
                 (command, command),
                 (labels, palette.dim(labels)),
@@ -115,10 +115,10 @@ struct Show: ParsableCommand {
         if !job.labels.isEmpty {
             lines.append(("labels", job.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
         }
-        if let timeout = job.timeout { lines.append(("timeout", JobText.duration(timeout))) }
+        if let timeout = job.timeout { lines.append(("timeout", DurationText.short(timeout))) }
         lines.append(("output cap", job.outputCap == 0 ? "none" : ByteSizeParser.format(job.outputCap)))
         lines.append(("created", RFC3339.format(job.createdAt)))
-        if let duration = job.duration { lines.append(("duration", JobText.duration(duration))) }
+        if let duration = job.duration { lines.append(("duration", DurationText.short(duration))) }
         if let log = job.log { lines.append(("log", log)) }
         var text = lines.map { "\($0.0.padding(toLength: 11, withPad: " ", startingAt: 0)) \($0.1)" }.joined(separator: "\n")
         for attempt in job.attemptList ?? [] {

@@ -59,7 +59,7 @@ struct Notifications: ParsableCommand {
             } else if let reason = notification.reason, reason != notification.state.rawValue {
                 text += " (\(reason))"
             }
-            if let duration = notification.duration { text += " in \(JobText.duration(duration))" }
+            if let duration = notification.duration { text += " in \(DurationText.short(duration))" }
         case .stalled:
             text += "stalled: \(notification.message ?? "")"
         case .breakerOpen:

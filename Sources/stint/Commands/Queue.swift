@@ -61,7 +61,7 @@ struct QueueList: ParsableCommand {
         case .closed:
             return "closed (\(breaker.streak)/\(breaker.threshold))"
         case .open:
-            return "open, \(JobText.duration(breaker.secondsLeft ?? 0)) left"
+            return "open, \(DurationText.short(breaker.secondsLeft ?? 0)) left"
         case .half_open:
             return breaker.probeJob.map { "half-open, probing with job \($0)" } ?? "half-open"
         }

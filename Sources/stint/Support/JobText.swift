@@ -11,7 +11,7 @@ enum WaitSummary {
     static func line(_ job: JobView) -> String {
         var text = "job \(job.id) \(job.state.rawValue)"
         if let outcome = JobText.outcome(job) { text += ": \(outcome)" }
-        if let duration = job.duration { text += " after \(JobText.duration(duration))" }
+        if let duration = job.duration { text += " after \(DurationText.short(duration))" }
         return text
     }
 }
@@ -26,7 +26,7 @@ enum JobText {
         if let waiting = job.waitingFor, waiting > 0 {
             label += " (after \(waiting))"
         } else if let runAt = job.runAt {
-            label += " (in \(duration(max(0, runAt.timeIntervalSinceNow))))"
+            label += " (in \(DurationText.short(max(0, runAt.timeIntervalSinceNow))))"
         }
         return label
     }
@@ -39,15 +39,6 @@ enum JobText {
         case let reason?: return reason.rawValue.replacingOccurrences(of: "_", with: " ")
         case nil: return job.state == .cancelled ? "cancelled" : nil
         }
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
-        if seconds < 60 { return String(format: "%.1fs", seconds) }
-        let total = Int(seconds.rounded())
-        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
-        if total < 86400 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
-        return "\(total / 86400)d\(total % 86400 / 3600)h"
     }
 
     static func age(_ date: Date) -> String {
