@@ -41,6 +41,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "StintCore"),
+        // PCRE2 for user patterns: its match limit bounds every match (Debian: libpcre2-dev).
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .target(name: "StintPattern", dependencies: ["StintCore", "CPCRE2"]),
         .target(
             name: "StintStore",
             dependencies: ["StintCore", .product(name: "GRDB", package: "GRDB.swift")]
@@ -58,7 +61,7 @@ let package = Package(
         .target(
             name: "StintEngine",
             dependencies: [
-                "StintCore", "StintStore", "StintRunner",
+                "StintCore", "StintStore", "StintRunner", "StintPattern",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -119,6 +122,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(staticExecutableWithFoundation)]
         ),
         .testTarget(name: "StintCoreTests", dependencies: ["StintCore"]),
+        .testTarget(name: "StintPatternTests", dependencies: ["StintCore", "StintPattern"]),
         .testTarget(name: "StintBatchTests", dependencies: ["StintCore", "StintBatch"]),
         .testTarget(name: "StintStoreTests", dependencies: ["StintCore", "StintStore"]),
         .testTarget(

@@ -21,9 +21,7 @@ extension Engine {
     /// Records a batch's checkpoint; `nil` when the batch is finished (its row is gone).
     public func saveBatch(_ id: Int64, _ request: BatchSaveRequest, scope: String?) async throws -> BatchView? {
         try await visibleBatch(id, scope: scope)
-        guard request.completed >= 0, request.succeeded >= 0, request.failed >= 0 else {
-            throw StintError(.usage, "a batch checkpoint has no negative counts")
-        }
+        try request.validate()
         return try await store.saveBatch(id, request, now: clock.now())
     }
 

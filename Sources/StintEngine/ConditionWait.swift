@@ -1,5 +1,6 @@
 import Foundation
 import StintCore
+import StintPattern
 import StintRunner
 import StintStore
 
@@ -11,7 +12,7 @@ import StintStore
 struct ConditionProbe {
     let id: Int64
     let until: WaitUntil
-    let regex: NSRegularExpression?
+    let pattern: BoundedPattern?
     /// The attempt being watched; a retry starts over.
     private var attempt = 0
     private var follower: LogFollower?
@@ -21,18 +22,24 @@ struct ConditionProbe {
     /// The line that matched `output:REGEX`.
     private(set) var match: String?
 
-    init(id: Int64, until: WaitUntil) {
+    /// The most output one look reads, so that a long backlog cannot hold a wait past
+    /// its timeout: 4 MiB.
+    static let maxBytesPerLook = 4 << 20
+
+    /// Throws `E_USAGE` when `until` is `output:` with a pattern PCRE2 does not take.
+    init(id: Int64, until: WaitUntil) throws(StintError) {
         self.id = id
         self.until = until
-        if case .output(let pattern) = until {
-            regex = try? NSRegularExpression(pattern: pattern)
+        if case .output(let text) = until {
+            pattern = try BoundedPattern(text, option: "--until output:")
         } else {
-            regex = nil
+            pattern = nil
         }
     }
 
     /// The reason the condition (or the job's end) gives now, or `nil` to keep waiting.
-    mutating func check(_ job: StoredJob, paths: StintPaths, now: Date) -> WaitReason? {
+    /// Throws `E_USAGE` when the pattern ran out of its step budget on a line.
+    mutating func check(_ job: StoredJob, paths: StintPaths, now: Date) throws(StintError) -> WaitReason? {
         let last = job.attempts.last
         if let last, last.number != attempt {
             attempt = last.number
@@ -45,7 +52,7 @@ struct ConditionProbe {
         switch until {
         case .output:
             // Output already written counts, also when the job has ended since.
-            if scanOutput() { return .matched }
+            if try scanOutput() { return .matched }
         case .stall:
             if job.state == .running, last?.stalledAt != nil { return .stalled }
         case .idle(let quiet):
@@ -66,17 +73,20 @@ struct ConditionProbe {
         return WaitReason.ended(state: job.state, reason: last?.outcome?.reason)
     }
 
-    /// Reads the output written since the last look; true when a line matched.
-    private mutating func scanOutput() -> Bool {
-        guard let regex, follower != nil else { return false }
-        while true {
+    /// Reads the output written since the last look (up to ``maxBytesPerLook``); true
+    /// when a line matched.
+    private mutating func scanOutput() throws(StintError) -> Bool {
+        guard let pattern, follower != nil else { return false }
+        var read = 0
+        while read < Self.maxBytesPerLook {
             let chunk = follower!.next(ended: nil)
             guard !chunk.isEmpty else { break }
+            read += chunk.count
             partial.append(chunk)
             while let newline = partial.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: partial[partial.startIndex..<newline], as: UTF8.self)
                 partial = Data(partial[partial.index(after: newline)...])
-                if Self.matches(regex, line) {
+                if try matches(pattern, line) {
                     match = line
                     return true
                 }
@@ -86,16 +96,24 @@ struct ConditionProbe {
         }
         // A prompt or a progress line without its newline yet.
         let rest = String(decoding: partial, as: UTF8.self)
-        if !rest.isEmpty, Self.matches(regex, rest) {
+        if !rest.isEmpty, try matches(pattern, rest) {
             match = rest
             return true
         }
         return false
     }
 
-    private static func matches(_ regex: NSRegularExpression, _ line: String) -> Bool {
+    private func matches(_ pattern: BoundedPattern, _ line: String) throws(StintError) -> Bool {
         let trimmed = line.hasSuffix("\r") ? String(line.dropLast()) : line
-        return regex.firstMatch(in: trimmed, range: NSRange(trimmed.startIndex..., in: trimmed)) != nil
+        switch pattern.firstMatch(in: trimmed) {
+        case .matched: return true
+        case .notMatched: return false
+        case .overBudget:
+            throw StintError(
+                .usage,
+                "the --until output: pattern ran out of its match budget (\(BoundedPattern.stepBudget) steps) on a line of job \(id)'s output",
+                hint: "it backtracks too much; avoid nested quantifiers such as (.*a){12}")
+        }
     }
 
     /// When the attempt last wrote output: the newest of the log and its tail segments

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StintCore
+import StintPattern
 import StintRunner
 import StintStore
 
@@ -26,15 +27,18 @@ public actor Engine {
         public var retention: Double
         /// Seconds between two looks at running jobs' output for stalls. Default 1.
         public var stallCheckInterval: Double
+        /// The umask jobs start with; `nil`: the daemon's own. Default `nil`.
+        public var jobUmask: mode_t?
         /// Creates a configuration.
         public init(
             parallel: Int = ProcessInfo.processInfo.activeProcessorCount, killGrace: Double = 10,
-            retention: Double = Retention.defaultSeconds, stallCheckInterval: Double = 1
+            retention: Double = Retention.defaultSeconds, stallCheckInterval: Double = 1, jobUmask: mode_t? = nil
         ) {
             self.parallel = max(1, parallel)
             self.killGrace = killGrace
             self.retention = retention
             self.stallCheckInterval = stallCheckInterval
+            self.jobUmask = jobUmask
         }
     }
 
@@ -83,7 +87,8 @@ public actor Engine {
         self.clock = clock
         self.paths = paths
         self.configuration = configuration
-        self.launcher = ShimLauncher(shimPath: shimPath, paths: paths, killGrace: configuration.killGrace)
+        self.launcher = ShimLauncher(
+            shimPath: shimPath, paths: paths, killGrace: configuration.killGrace, jobUmask: configuration.jobUmask)
         self.logger = logger
         self.host = ProcessInfo.processInfo.hostName
     }
@@ -143,7 +148,7 @@ public actor Engine {
     /// Validates and stores `specs` in one transaction, then wakes the dispatcher. A
     /// client scoped to a session adds jobs to that session only.
     public func add(_ specs: [JobSpec], scope: String? = nil) async throws -> AddResponse {
-        guard !specs.isEmpty else { throw StintError(.usage, "no jobs to add") }
+        try AddRequest(jobs: specs).validate()
         var specs = specs
         for (index, spec) in specs.enumerated() {
             do {
@@ -156,7 +161,7 @@ public actor Engine {
                 if let after = spec.after, scope != nil {
                     for dependency in after { _ = try await visibleJob(dependency, scope: scope) }
                 }
-                try Self.validate(specs[index])
+                try validate(specs[index])
             } catch let error as StintError {
                 guard specs.count > 1 else { throw error }
                 throw StintError(error.code, "job \(index + 1) of \(specs.count): \(error.message)", hint: error.hint)
@@ -178,8 +183,9 @@ public actor Engine {
             states: inserted.map(\.state))
     }
 
-    private static func validate(_ spec: JobSpec) throws(StintError) {
-        try spec.validate()
+    private func validate(_ spec: JobSpec) throws(StintError) {
+        try spec.validate(now: clock.now(), argumentSpace: Self.argumentSpace)
+        if let pattern = spec.transientPattern { _ = try BoundedPattern(pattern, option: "--transient-pattern") }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: spec.cwd, isDirectory: &isDirectory), isDirectory.boolValue
         else {
@@ -217,13 +223,20 @@ public actor Engine {
         } while dispatchAgain
     }
 
+    /// The kernel's room for argv and the environment of one `execve` (`ARG_MAX`).
+    static let argumentSpace: Int = {
+        let value = sysconf(Int32(_SC_ARG_MAX))
+        return value > 0 ? value : 131_072
+    }()
+
     /// Makes sure ``dispatch()`` runs again at `date` (or earlier).
     private func scheduleWake(at date: Date?) {
         guard let date else { return }
         if let wakeAt, wakeAt <= date, wakeTask != nil { return }
         wakeTask?.cancel()
         wakeAt = date
-        let delay = max(0.001, date.timeIntervalSince(clock.now()))
+        // Far-off wake-ups are taken a day at a time: a dispatch on waking sets the next.
+        let delay = max(0.001, Limits.sleepable(date.timeIntervalSince(clock.now())))
         wakeTask = Task { [weak self] in
             try? await Task.sleep(for: .seconds(delay))
             guard !Task.isCancelled, let self else { return }
@@ -296,12 +309,12 @@ public actor Engine {
         let policy = job.spec.retryPolicy
         let logPath = paths.log(job: job.id, attempt: job.attempt)
         let reader = LogReader(path: logPath, cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
-        var tail: String?
-        if policy.transientPattern != nil, outcome.reason == .exited, outcome.exitCode != 0 {
-            tail = String(decoding: reader.tail(lines: Self.patternTailLines), as: UTF8.self)
+        var transientMatch: PatternResult?
+        if policy.needsPatternMatch(outcome), let pattern = policy.transientPattern {
+            transientMatch = await Self.match(pattern, againstTailOf: reader)
         }
         let lastLines = Self.lines(reader.tail(lines: NotificationView.tailLines))
-        let verdict = policy.classify(outcome, outputTail: tail)
+        let verdict = policy.classify(outcome, transientMatch: transientMatch)
         let retryAt = verdict.flatMap {
             policy.retryAt(after: job.attempt, verdict: $0, now: clock.now(), jitter: Double.random(in: 0...1))
         }
@@ -325,6 +338,15 @@ public actor Engine {
 
     /// The lines of output matched against `--transient-pattern`.
     static let patternTailLines = 50
+
+    /// Matches `--transient-pattern` against the last lines of the output, off the
+    /// engine's executor and within the pattern's step budget.
+    @concurrent
+    private nonisolated static func match(_ pattern: String, againstTailOf reader: LogReader) async -> PatternResult {
+        // Checked at `add`; a row from before that check that does not compile matches nothing.
+        guard let compiled = try? BoundedPattern(pattern, option: "--transient-pattern") else { return .notMatched }
+        return reader.tail(lines: patternTailLines).withUnsafeBytes { compiled.firstMatch(in: $0) }
+    }
 
     /// Output bytes as lines, without the last line's newline and without empty trailing lines.
     static func lines(_ bytes: Data) -> [String] {
@@ -392,11 +414,11 @@ public actor Engine {
         return job.state.isTerminal
     }
 
-    /// Jobs per state, for `daemon status`.
-    public func counts() async throws -> [String: Int] {
+    /// Jobs per state, for `daemon status`; a scoped client counts only its session's.
+    public func counts(scope: String? = nil) async throws -> [String: Int] {
         var result: [String: Int] = [:]
         for state in JobState.allCases { result[state.rawValue] = 0 }
-        for (state, count) in try await store.counts() { result[state.rawValue] = count }
+        for (state, count) in try await store.counts(session: scope) { result[state.rawValue] = count }
         return result
     }
 
@@ -408,12 +430,19 @@ public actor Engine {
     /// Returns when all of `ids` have ended or met `until` (one of them, with `any`), or
     /// when `timeout` runs out, with the reason.
     public func wait(_ request: WaitRequest, scope: String? = nil) async throws -> WaitResponse {
-        guard !request.ids.isEmpty else { throw StintError(.usage, "no job ids to wait for") }
+        try request.validate()
         for id in request.ids { _ = try await visibleJob(id, scope: scope) }
         let until = request.until ?? .end
         guard until != .end else { return try await waitForEnd(request) }
+        return try await waitForCondition(request, until: until)
+    }
+
+    /// Waits for a condition off the engine's executor: reading logs and matching a
+    /// user's pattern never hold the engine, so other clients are answered meanwhile.
+    @concurrent
+    private nonisolated func waitForCondition(_ request: WaitRequest, until: WaitUntil) async throws -> WaitResponse {
+        var probes = try request.ids.map { id throws(StintError) in try ConditionProbe(id: id, until: until) }
         let deadline = request.timeout.map { clock.now().addingTimeInterval($0) }
-        var probes = request.ids.map { ConditionProbe(id: $0, until: until) }
         var reasons = [WaitReason?](repeating: nil, count: request.ids.count)
         while true {
             let now = clock.now()
@@ -421,7 +450,7 @@ public actor Engine {
                 guard let job = try await store.job(probes[index].id) else {
                     throw StintError.jobNotFound(probes[index].id)
                 }
-                reasons[index] = probes[index].check(job, paths: paths, now: now)
+                reasons[index] = try probes[index].check(job, paths: paths, now: now)
             }
             let met = reasons.compactMap { $0 }
             if request.any ? !met.isEmpty : met.count == reasons.count {
@@ -431,9 +460,9 @@ public actor Engine {
                     done: true, jobs: jobs, reason: request.any ? reasons[first] : Self.overall(reasons),
                     reasons: reasons, match: probes.compactMap(\.match).first)
             }
-            if let deadline, now >= deadline { break }
-            if waitersReleased || Task.isCancelled { break }
-            let pause = min(Self.conditionTick, deadline.map { max(0.001, $0.timeIntervalSince(now)) } ?? Self.conditionTick)
+            if let deadline, clock.now() >= deadline { break }
+            if await waitersReleased || Task.isCancelled { break }
+            let pause = min(Self.conditionTick, deadline.map { max(0.001, $0.timeIntervalSince(clock.now())) } ?? Self.conditionTick)
             try? await Task.sleep(for: .seconds(pause))
         }
         return WaitResponse(
@@ -639,9 +668,24 @@ public actor Engine {
 
     // MARK: - Queues
 
-    /// Every queue with its counts, breaker and preflight.
-    public func queues() async throws -> [QueueView] {
-        try await store.queues(now: clock.now())
+    /// Every queue with its counts, breaker and preflight. A client scoped to a session
+    /// counts only its session's jobs and sees no hook, preflight command or output, nor
+    /// the breaker's probe (a job of whatever session): these may carry secrets.
+    public func queues(scope: String? = nil) async throws -> [QueueView] {
+        let queues = try await store.queues(now: clock.now(), session: scope)
+        guard scope != nil else { return queues }
+        return queues.map { queue in
+            var queue = queue
+            queue.notify = queue.notify.map { _ in "(hidden)" }
+            queue.onEnd = queue.onEnd.map { _ in "(hidden)" }
+            if var preflight = queue.preflight {
+                preflight.command = "(hidden)"
+                preflight.reason = preflight.reason.map { _ in "(hidden)" }
+                queue.preflight = preflight
+            }
+            queue.breaker.probeJob = nil
+            return queue
+        }
     }
 
     /// Changes a queue's settings (creating it), then claims what the change allows.

@@ -71,15 +71,19 @@ public struct LogReader: Sendable {
         "\n[stint: \(bytes) bytes of output dropped by the output cap]\n"
     }
 
-    /// The first `lines` lines of the log.
-    public func head(lines: Int) -> Data {
+    /// The most a look at a log's head or tail reads by default: 64 KiB, enough for the
+    /// lines the engine looks at (prompts, notification tails, `--transient-pattern`).
+    public static let defaultWindowBytes = 64 << 10
+
+    /// The first `lines` lines of the log, at most `maxBytes` bytes of them.
+    public func head(lines: Int, maxBytes: Int = defaultWindowBytes) -> Data {
         var output = Data()
         var newlines = 0
-        guard lines > 0 else { return output }
+        guard lines > 0, maxBytes > 0 else { return output }
         for piece in pieces() {
             var offset: Int64 = 0
             while offset < piece.length {
-                let chunk = Self.read(piece, from: offset, count: 65536)
+                let chunk = Self.read(piece, from: offset, count: min(65536, maxBytes - output.count))
                 if chunk.isEmpty { break }
                 offset += Int64(chunk.count)
                 for (index, byte) in chunk.enumerated() where byte == UInt8(ascii: "\n") {
@@ -90,27 +94,36 @@ public struct LogReader: Sendable {
                     }
                 }
                 output.append(chunk)
+                if output.count >= maxBytes { return output }
             }
         }
         return output
     }
 
-    /// The last `lines` lines of the log (a last line without a newline counts).
-    public func tail(lines: Int) -> Data {
-        guard lines > 0 else { return Data() }
-        var collected = Data()
+    /// The last `lines` lines of the log (a last line without a newline counts), at most
+    /// its last `maxBytes` bytes: a single 20 MB line costs no more than `maxBytes`.
+    public func tail(lines: Int, maxBytes: Int = defaultWindowBytes) -> Data {
+        guard lines > 0, maxBytes > 0 else { return Data() }
+        // Chunks from the end backwards, joined once at the end.
+        var chunks: [Data] = []
+        var collected = 0
         var newlines = 0
         var skipTrailing = true
+        func joined(_ first: Data?) -> Data {
+            var result = first ?? Data()
+            for chunk in chunks.reversed() { result.append(chunk) }
+            return result
+        }
         for piece in pieces().reversed() {
             var end = piece.length
             while end > 0 {
-                let start = max(0, end - 65536)
+                let start = max(0, end - Int64(min(65536, maxBytes - collected)))
                 let chunk = Self.read(piece, from: start, count: Int(end - start))
                 if chunk.isEmpty { break }
                 end = start
                 var cut: Int?
                 for index in chunk.indices.reversed() where chunk[index] == UInt8(ascii: "\n") {
-                    if skipTrailing, collected.isEmpty, index == chunk.index(before: chunk.endIndex) {
+                    if skipTrailing, chunks.isEmpty, index == chunk.index(before: chunk.endIndex) {
                         skipTrailing = false
                         continue
                     }
@@ -121,13 +134,13 @@ public struct LogReader: Sendable {
                     }
                 }
                 skipTrailing = false
-                if let cut {
-                    return chunk[cut...] + collected
-                }
-                collected = chunk + collected
+                if let cut { return joined(Data(chunk[cut...])) }
+                chunks.append(chunk)
+                collected += chunk.count
+                if collected >= maxBytes { return joined(nil) }
             }
         }
-        return collected
+        return joined(nil)
     }
 
     /// The number of output bytes the job has written so far, in stream positions.

@@ -14,12 +14,15 @@ public struct ShimLauncher: Sendable {
     public var paths: StintPaths
     /// Seconds between SIGTERM and SIGKILL when a timeout fires.
     public var killGrace: Double
+    /// The umask jobs start with; `nil`: the daemon's own. Default: `nil`.
+    public var jobUmask: mode_t?
 
     /// Creates a launcher.
-    public init(shimPath: String, paths: StintPaths, killGrace: Double = 10) {
+    public init(shimPath: String, paths: StintPaths, killGrace: Double = 10, jobUmask: mode_t? = nil) {
         self.shimPath = shimPath
         self.paths = paths
         self.killGrace = killGrace
+        self.jobUmask = jobUmask
     }
 
     /// Finds `stint-shim` beside the running executable, then on `PATH`.
@@ -50,6 +53,7 @@ public struct ShimLauncher: Sendable {
             "--kill-grace", String(killGrace), "--cwd", spec.cwd,
         ]
         if let timeout = spec.timeout { arguments += ["--timeout", String(timeout)] }
+        if let jobUmask { arguments += ["--umask", String(jobUmask)] }
         arguments.append("--")
         arguments += spec.resolvedArgv
         var environment = spec.env

@@ -14,7 +14,7 @@ extension APIRouter {
     /// `POST /v1/tokens`, `GET /v1/tokens` and `POST /v1/tokens/:id/revoke`: only on the
     /// local socket, whose 0600 mode already limits it to the daemon's user. A client
     /// scoped to a session manages only that session's tokens.
-    func addTokenRoutes(to router: Router<StintRequestContext>) {
+    func addTokenRoutes(to router: inout RouteRecorder) {
         router.post("/v1/tokens") { request, context in
             try await json {
                 try localOnly()

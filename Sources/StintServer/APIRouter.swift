@@ -18,17 +18,21 @@ struct APIRouter {
     let transport: Transport
 
     func build() -> Router<StintRequestContext> {
-        let router = Router(context: StintRequestContext.self)
-        if transport == .tcp { router.add(middleware: TokenAuthMiddleware(tokens: tokens)) }
-        router.add(middleware: SessionHeaderMiddleware())
+        let base = Router(context: StintRequestContext.self)
+        // First, so that it wraps every route and the not-found answer too.
+        let table = RouteTableBox()
+        base.add(middleware: EnvelopeMiddleware(table: table))
+        if transport == .tcp { base.add(middleware: TokenAuthMiddleware(tokens: tokens)) }
+        base.add(middleware: SessionHeaderMiddleware())
+        var router = RouteRecorder(base)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
         }
-        addTokenRoutes(to: router)
-        router.get("/v1/daemon") { _, _ in
-            try await json { try await daemon.status(engine: engine) }
+        addTokenRoutes(to: &router)
+        router.get("/v1/daemon") { _, context in
+            try await json { try await daemon.status(engine: engine, scope: context.session) }
         }
         router.post("/v1/daemon/stop") { _, context in
             try await json {
@@ -39,7 +43,7 @@ struct APIRouter {
         }
         router.post("/v1/jobs") { request, context in
             try await json {
-                let body = try await decode(AddRequest.self, request)
+                let body = try await decode(AddRequest.self, request, limit: maxAddBodyBytes)
                 return try await engine.add(body.jobs, scope: context.session)
             }
         }
@@ -131,7 +135,7 @@ struct APIRouter {
                 if query.get("watch") == "1" {
                     return try await watch(session: session, after: after)
                 }
-                let limit = try query.get("limit").map { try integer($0, "limit") } ?? 1000
+                let limit = try query.get("limit").map { try integer($0, "limit", maximum: Limits.maxListLimit) } ?? 1000
                 return try await json {
                     try await engine.notifications(session: session, after: after, limit: Int(limit))
                 }
@@ -154,20 +158,7 @@ struct APIRouter {
             }
         }
         router.get("/v1/queues") { _, context in
-            try await json {
-                let queues = try await engine.queues()
-                guard context.session != nil else { return queues }
-                // Hooks and preflights may carry secrets (a webhook's token, say), and the
-                // breaker's probe is a job of whatever session: none of it for a scoped client.
-                return queues.map { queue in
-                    var queue = queue
-                    queue.notify = queue.notify.map { _ in "(hidden)" }
-                    queue.onEnd = queue.onEnd.map { _ in "(hidden)" }
-                    queue.preflight?.command = "(hidden)"
-                    queue.breaker.probeJob = nil
-                    return queue
-                }
-            }
+            try await json { try await engine.queues(scope: context.session) }
         }
         router.post("/v1/queues/:name") { request, context in
             try await json {
@@ -181,11 +172,12 @@ struct APIRouter {
                 let query = request.uri.queryParameters
                 let job = try query.get("job").map { try integer($0, "job") }
                 if let job { _ = try await engine.show(job, scope: context.session) } else { try unscoped(context, "events of every job") }
-                let limit = try query.get("limit").map { try integer($0, "limit") } ?? 100
+                let limit = try query.get("limit").map { try integer($0, "limit", maximum: Limits.maxListLimit) } ?? 100
                 return try await engine.events(job: job, queue: query.get("queue"), limit: Int(limit))
             }
         }
-        return router
+        table.set(RouteTable(router.routes))
+        return base
     }
 
     // MARK: - Scope
@@ -264,11 +256,11 @@ struct APIRouter {
     // MARK: - Logs
 
     private func log(_ id: Int64, _ query: Parameters, scope: String?) async throws -> Response {
-        let attempt = try query.get("attempt").map { try integer($0, "attempt") }
+        let attempt = try query.get("attempt").map { try integer($0, "attempt", maximum: 1_000_000) }
         let source = try await engine.logSource(id, attempt: attempt.map(Int.init), scope: scope)
         let follow = query.get("follow") == "1"
-        let head = try query.get("head").map { try integer($0, "head") }
-        let tail = try query.get("tail").map { try integer($0, "tail") }
+        let head = try query.get("head").map { try integer($0, "head", maximum: Limits.maxLogLines) }
+        let tail = try query.get("tail").map { try integer($0, "tail", maximum: Limits.maxLogLines) }
         let headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
         guard let reader = source.reader else {
             // Not started yet: nothing to show, or follow from the start once it runs.
@@ -276,13 +268,13 @@ struct APIRouter {
             return Response(status: .ok, headers: headers, body: followBody(id: id, attempt: nil, skipExisting: false))
         }
         if let head {
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.head(lines: Int(head)))))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.head(lines: Int(head), maxBytes: Limits.maxLogWindowBytes))))
         }
         if let tail, !follow {
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.tail(lines: Int(tail)))))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.tail(lines: Int(tail), maxBytes: Limits.maxLogWindowBytes))))
         }
         if follow {
-            let prefix = tail.map { reader.tail(lines: Int($0)) }
+            let prefix = tail.map { reader.tail(lines: Int($0), maxBytes: Limits.maxLogWindowBytes) }
             return Response(
                 status: .ok, headers: headers,
                 body: followBody(id: id, attempt: source.attempt, skipExisting: prefix != nil, prefix: prefix))
@@ -346,10 +338,12 @@ struct APIRouter {
         return value
     }
 
-    private func integer(_ text: String, _ name: String) throws -> Int64 {
+    /// A query parameter that is a whole number from 0 to `maximum`.
+    private func integer(_ text: String, _ name: String, maximum: Int64 = Int64.max) throws -> Int64 {
         guard let value = Int64(text), value >= 0 else {
-            throw StintError(.usage, "\(name) must be a non-negative integer, not \(text)")
+            throw StintError(.usage, "\(name) must be a non-negative integer, not \(text.prefix(40))")
         }
+        guard value <= maximum else { throw StintError(.usage, "\(name) is at most \(maximum), not \(text)") }
         return value
     }
 
@@ -372,19 +366,36 @@ struct APIRouter {
             guard parts.count == 2 else { throw StintError(.usage, "a label filter is KEY=VALUE, not \(label)") }
             filter.labels[String(parts[0])] = String(parts[1])
         }
-        if let limit = query.get("limit") { filter.limit = Int(try integer(limit, "limit")) }
+        if let limit = query.get("limit") { filter.limit = Int(try integer(limit, "limit", maximum: Limits.maxListLimit)) }
         return filter
     }
 }
 
-func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+/// The largest request body: 4 MiB, above the largest request but `POST /v1/jobs`
+/// (a batch target of 1 MiB, a command of 128 KiB, JSON-escaped).
+let maxBodyBytes = 4 << 20
+/// The largest `POST /v1/jobs` body: 256 MiB, an `add --from` of 100,000 jobs with
+/// their captured environments.
+let maxAddBodyBytes = 256 << 20
+
+func decode<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int = maxBodyBytes) async throws -> T {
     var request = request
-    let buffer = try await request.collectBody(upTo: 256 << 20)
+    let buffer: ByteBuffer
     do {
-        return try StintJSON.decoder().decode(type, from: Data(buffer.readableBytesView))
+        buffer = try await request.collectBody(upTo: limit)
+    } catch is NIOTooManyBytesError {
+        throw HTTPStatusError(
+            status: .contentTooLarge,
+            error: StintError(.usage, "the request body is over \(limit >> 20) MiB, the most this route takes"))
+    }
+    let value: T
+    do {
+        value = try StintJSON.decoder().decode(type, from: Data(buffer.readableBytesView))
     } catch {
         throw StintError(.usage, "malformed request body: \(error)")
     }
+    if let checked = value as? any ValidatedRequest { try checked.validate() }
+    return value
 }
 
 func json<T: Codable & Sendable>(_ body: () async throws -> T) async throws -> Response {
@@ -396,6 +407,11 @@ func json<T: Codable & Sendable>(_ body: () async throws -> T) async throws -> R
 }
 
 func errorResponse(_ error: any Error) -> Response {
+    if let error = error as? HTTPStatusError {
+        var response = jsonResponse(error.status, Envelope<Empty>.failure(error.error))
+        for field in error.headers { response.headers.append(field) }
+        return response
+    }
     let stint = (error as? StintError) ?? StintError(.internal, "\(error)")
     let status: HTTPResponse.Status =
         switch stint.code {

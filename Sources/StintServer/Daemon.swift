@@ -54,6 +54,10 @@ public enum Daemon {
         }
     }
 
+    /// Seconds a connection may sit idle, or with a request half sent, before the daemon
+    /// closes it: 30. A request being answered (a long `wait`, a follow) is never cut.
+    public static let idleTimeout: Double = 30
+
     /// The registry `GET /metrics` exports. swift-metrics is bootstrapped with it once per
     /// process, the first time a daemon runs, so every metric of every library lands there.
     static let metrics: PrometheusCollectorRegistry = {
@@ -66,15 +70,13 @@ public enum Daemon {
     /// already serves this state folder.
     public static func run(_ options: Options, logger: Logger) async throws {
         let paths = options.paths
-        for folder in [paths.home, paths.logs, paths.run] {
-            try FileManager.default.createDirectory(
-                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
+        let jobUmask = try StateFolder.prepare(paths)
         let lock = try DaemonLock(path: paths.daemonLock)
         let store = try SQLiteJobStore(path: paths.database, notificationCap: options.notificationCap)
         let engine = Engine(
             store: store, paths: paths, shimPath: options.shimPath,
-            configuration: .init(parallel: options.parallel, retention: options.retention), logger: logger)
+            configuration: .init(parallel: options.parallel, retention: options.retention, jobUmask: jobUmask),
+            logger: logger)
         try await engine.start()
 
         let metrics = Self.metrics
@@ -90,7 +92,7 @@ public enum Daemon {
         let router = APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .unixSocket).build()
         let socket = paths.socket
         let app = Application(
-            router: router,
+            router: router, server: .http1(configuration: .init(idleTimeout: .seconds(Int64(Daemon.idleTimeout)))),
             configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
             onServerRunning: { _ in
                 chmod(socket, 0o600)
@@ -138,7 +140,7 @@ private func tcpApplication(
             metadata: ["listen": "\(address)"])
     }
     return Application(
-        router: router,
+        router: router, server: .http1(configuration: .init(idleTimeout: .seconds(Int64(Daemon.idleTimeout)))),
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
         onServerRunning: { channel in
             let bound = HostPort(

@@ -45,10 +45,14 @@ final class DaemonInfo: Sendable {
         }
     }
 
-    func status(engine: Engine) async throws -> DaemonStatus {
-        DaemonStatus(
-            pid: getpid(), version: StintVersion.current, store: engine.storeLocation, home: paths.home,
-            socket: paths.socket, uptime: Date().timeIntervalSince(startedAt), parallel: parallel,
-            counts: try await engine.counts(), listen: listenURL.withLock { $0 })
+    /// The daemon's health. A client scoped to a session gets no paths (state folder,
+    /// socket, store) and counts of its own session's jobs only.
+    func status(engine: Engine, scope: String?) async throws -> DaemonStatus {
+        let scoped = scope != nil
+        return DaemonStatus(
+            pid: getpid(), version: StintVersion.current, store: scoped ? nil : engine.storeLocation,
+            home: scoped ? nil : paths.home, socket: scoped ? nil : paths.socket,
+            uptime: Date().timeIntervalSince(startedAt), parallel: parallel,
+            counts: try await engine.counts(scope: scope), listen: listenURL.withLock { $0 })
     }
 }

@@ -67,7 +67,11 @@ enum Launcher {
         posix_spawnattr_setsigmask(&attributes, &noSignals)
 
         var pid: pid_t = 0
+        // posix_spawn has no umask attribute: the child takes the shim's at the spawn, so
+        // the shim lends it the command's for that moment (it is single-threaded).
+        let shimUmask = options.commandUmask.map { umask($0) }
         let status = posix_spawnp(&pid, options.command[0]!, &actions, &attributes, options.command, environ)
+        if let shimUmask { umask(shimUmask) }
         guard status == 0 else { return .failure(.cannotRun(SystemError(code: status))) }
         return .success(pid)
     }

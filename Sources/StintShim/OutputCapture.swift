@@ -69,7 +69,7 @@ final class OutputCapture {
             directoryFD = try Posix.openAt(AT_FDCWD, StaticString(".").cString, O_RDONLY | O_DIRECTORY | O_CLOEXEC).get()
         }
         let flags = O_CREAT | O_TRUNC | O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY
-        switch Posix.openAt(directoryFD, baseName, flags, 0o644) {
+        switch Posix.openAt(directoryFD, baseName, flags, 0o600) {
         case .success(let fd): log = fd
         case .failure(let error):
             close(directoryFD)
@@ -148,7 +148,7 @@ final class OutputCapture {
         let number = (current?.number ?? 0) + 1
         let flags = O_CREAT | O_TRUNC | O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY
         // If the segment cannot be created, `write` counts its bytes as dropped.
-        let fd = (try? Posix.openAt(directory, name(ofSegment: number), flags, 0o644).get()) ?? -1
+        let fd = (try? Posix.openAt(directory, name(ofSegment: number), flags, 0o600).get()) ?? -1
         current = Segment(number: number, fd: fd, filled: 0, stored: 0)
     }
 

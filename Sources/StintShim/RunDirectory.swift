@@ -86,7 +86,7 @@ struct RunDirectory {
         temporary.append(name)
         temporary.append(".tmp")
         let file: Int32
-        switch Posix.openAt(fd, temporary.cString, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOCTTY, 0o644) {
+        switch Posix.openAt(fd, temporary.cString, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOCTTY, 0o600) {
         case .success(let opened): file = opened
         case .failure(let error): return error
         }

@@ -3,16 +3,17 @@ import Glibc
 /// The shim's command line, exactly as the daemon passes it:
 ///
 ///     stint-shim --run-dir DIR --log FILE --output-cap BYTES [--timeout SECONDS]
-///                [--kill-grace SECONDS] [--cwd DIR] -- ARGV0 [ARGS...]
+///                [--kill-grace SECONDS] [--cwd DIR] [--umask MASK] -- ARGV0 [ARGS...]
 ///
 /// Options come in any order before `--`, each at most once, each with a non-empty value.
-/// BYTES is a decimal integer (0: no cap); SECONDS is decimal, like `10` or `0.5`.
+/// BYTES is a decimal integer (0: no cap); SECONDS is decimal, like `10` or `0.5`; MASK is
+/// the file mode creation mask the command starts with, as a decimal integer (18 for 022).
 ///
 /// Paths and the command stay as pointers into the process's own argv, which lives as long
 /// as the process: they reach the kernel byte for byte, whatever their encoding.
 struct ShimOptions {
     static let usage: StaticString =
-        "usage: stint-shim --run-dir DIR --log FILE --output-cap BYTES [--timeout SECONDS] [--kill-grace SECONDS] [--cwd DIR] -- ARGV0 [ARGS...]"
+        "usage: stint-shim --run-dir DIR --log FILE --output-cap BYTES [--timeout SECONDS] [--kill-grace SECONDS] [--cwd DIR] [--umask MASK] -- ARGV0 [ARGS...]"
 
     /// The default time between SIGTERM and SIGKILL when the tree is terminated.
     static let defaultKillGraceNanos: Int64 = 10 * 1_000_000_000
@@ -29,6 +30,10 @@ struct ShimOptions {
     var killGraceNanos: Int64
     /// Directory to run the command in; nil means the shim's own.
     var workingDirectory: UnsafePointer<CChar>?
+    /// The umask the command starts with; nil means the shim's own. The daemon runs with
+    /// 077 so that the state folder stays private, and hands the command the one it was
+    /// started with.
+    var commandUmask: mode_t?
     /// The command's NULL-terminated argv: the tail of the shim's own argv after `--`.
     var command: UnsafePointer<UnsafeMutablePointer<CChar>?>
 
@@ -68,6 +73,7 @@ struct ShimOptions {
         var timeoutNanos: Int64?
         var killGraceNanos: Int64?
         var workingDirectory: UnsafePointer<CChar>?
+        var commandUmask: mode_t?
 
         var index = 1
         while index < argc {
@@ -87,6 +93,7 @@ struct ShimOptions {
                     timeoutNanos: timeoutNanos,
                     killGraceNanos: killGraceNanos ?? defaultKillGraceNanos,
                     workingDirectory: workingDirectory,
+                    commandUmask: commandUmask,
                     command: UnsafePointer(argv + commandStart)
                 )
             }
@@ -122,6 +129,13 @@ struct ShimOptions {
                 if outputCap == nil {
                     throw UsageError(problem: "not a number of bytes:", option: "--output-cap", argumentIndex: valueIndex)
                 }
+            } else if matches("--umask") {
+                let text = try value(of: "--umask", alreadySet: commandUmask != nil)
+                guard let mask = DecimalText.integer(UnsafeRawBufferPointer(start: text, count: strlen(text)), maximum: 0o777)
+                else {
+                    throw UsageError(problem: "not a umask (decimal, at most 511):", option: "--umask", argumentIndex: valueIndex)
+                }
+                commandUmask = mode_t(mask)
             } else if matches("--timeout") {
                 timeoutNanos = try seconds(of: "--timeout", alreadySet: timeoutNanos != nil)
             } else if matches("--kill-grace") {

@@ -56,11 +56,12 @@ public protocol JobStore: Sendable {
     /// Deletes every ended job that ended before `cutoff`; returns their ids.
     func prune(endedBefore cutoff: Date) async throws -> [Int64]
 
-    /// The number of jobs in each state.
-    func counts() async throws -> [JobState: Int]
+    /// The number of jobs in each state; of `session`'s jobs only, when given.
+    func counts(session: String?) async throws -> [JobState: Int]
 
-    /// Every queue with its counts, breaker and preflight, by name.
-    func queues(now: Date) async throws -> [QueueView]
+    /// Every queue with its breaker and preflight, by name, and its counts of held,
+    /// queued and running jobs (of `session`'s jobs only, when given).
+    func queues(now: Date, session: String?) async throws -> [QueueView]
 
     /// Changes a queue's settings, creating it if needed.
     func updateQueue(_ name: String, _ update: QueueUpdate, now: Date) async throws -> QueueView

@@ -35,11 +35,11 @@ struct RetryClassifyTests {
     @Test("a success and a cancellation are not failures")
     func notFailures() {
         let policy = RetryPolicy(retries: 3, retryOn: [0, 1, 75], transientPattern: ".*")
-        #expect(policy.classify(outcome(.exited, exit: 0), outputTail: "anything") == nil)
-        #expect(policy.classify(outcome(.cancelled), outputTail: nil) == nil)
+        #expect(policy.classify(outcome(.exited, exit: 0), transientMatch: .matched) == nil)
+        #expect(policy.classify(outcome(.cancelled), transientMatch: nil) == nil)
         // A cancellation stays one whatever the command exited with.
-        #expect(policy.classify(outcome(.cancelled, exit: 75), outputTail: "anything") == nil)
-        #expect(policy.classify(outcome(.cancelled, signal: 15), outputTail: nil) == nil)
+        #expect(policy.classify(outcome(.cancelled, exit: 75), transientMatch: .matched) == nil)
+        #expect(policy.classify(outcome(.cancelled, signal: 15), transientMatch: nil) == nil)
     }
 
     @Test(
@@ -52,32 +52,32 @@ struct RetryClassifyTests {
             (.launch_error, nil, "a launch error is transient"),
         ] as [(AttemptReason, Int?, String)])
     func transientReasons(reason: AttemptReason, exit: Int?, expected: String) {
-        let verdict = RetryPolicy().classify(outcome(reason, exit: exit), outputTail: nil)
+        let verdict = RetryPolicy().classify(outcome(reason, exit: exit), transientMatch: nil)
         #expect(verdict == FailureVerdict(.transient, expected))
     }
 
     @Test("a signal is transient and names the signal", arguments: [1, 9, 15])
     func signal(number: Int) {
-        let verdict = RetryPolicy().classify(outcome(.signal, signal: number), outputTail: nil)
+        let verdict = RetryPolicy().classify(outcome(.signal, signal: number), transientMatch: nil)
         #expect(verdict == FailureVerdict(.transient, "signal \(number) from outside is transient"))
     }
 
     @Test("exit 75 (EX_TEMPFAIL) is transient without any option")
     func temporaryFailure() {
         #expect(RetryPolicy.temporaryFailureExitCode == 75)
-        let verdict = RetryPolicy().classify(outcome(.exited, exit: 75), outputTail: nil)
+        let verdict = RetryPolicy().classify(outcome(.exited, exit: 75), transientMatch: nil)
         #expect(verdict == FailureVerdict(.transient, "exit 75 (EX_TEMPFAIL) is transient"))
     }
 
     @Test("any other non-zero exit is permanent", arguments: [1, 2, 3, 74, 76, 124, 127, 255])
     func permanentExit(code: Int) {
-        let verdict = RetryPolicy(retries: 5).classify(outcome(.exited, exit: code), outputTail: "error")
+        let verdict = RetryPolicy(retries: 5).classify(outcome(.exited, exit: code), transientMatch: .notMatched)
         #expect(verdict == FailureVerdict(.permanent, "exit \(code) is permanent"))
     }
 
     @Test("an exit without a code is a failure (exit 1), not a success")
     func exitWithoutCode() {
-        let verdict = RetryPolicy().classify(outcome(.exited), outputTail: nil)
+        let verdict = RetryPolicy().classify(outcome(.exited), transientMatch: nil)
         #expect(verdict == FailureVerdict(.permanent, "exit 1 is permanent"))
     }
 
@@ -85,16 +85,16 @@ struct RetryClassifyTests {
     func retryOn() {
         let policy = RetryPolicy(retries: 2, retryOn: [3, 42])
         #expect(
-            policy.classify(outcome(.exited, exit: 3), outputTail: nil)
+            policy.classify(outcome(.exited, exit: 3), transientMatch: nil)
                 == FailureVerdict(.transient, "exit 3 is transient (--retry-on)"))
         #expect(
-            policy.classify(outcome(.exited, exit: 42), outputTail: nil)
+            policy.classify(outcome(.exited, exit: 42), transientMatch: nil)
                 == FailureVerdict(.transient, "exit 42 is transient (--retry-on)"))
         #expect(
-            policy.classify(outcome(.exited, exit: 4), outputTail: nil)
+            policy.classify(outcome(.exited, exit: 4), transientMatch: nil)
                 == FailureVerdict(.permanent, "exit 4 is permanent"))
         #expect(
-            RetryPolicy().classify(outcome(.exited, exit: 3), outputTail: nil)
+            RetryPolicy().classify(outcome(.exited, exit: 3), transientMatch: nil)
                 == FailureVerdict(.permanent, "exit 3 is permanent"))
     }
 
@@ -102,51 +102,45 @@ struct RetryClassifyTests {
     func temporaryFailureBeforeRetryOn() {
         let policy = RetryPolicy(retryOn: [75])
         #expect(
-            policy.classify(outcome(.exited, exit: 75), outputTail: nil)
+            policy.classify(outcome(.exited, exit: 75), transientMatch: nil)
                 == FailureVerdict(.transient, "exit 75 (EX_TEMPFAIL) is transient"))
     }
 
-    @Test("transientPattern matches anywhere in the output tail")
-    func patternMatches() {
-        let policy = RetryPolicy(transientPattern: #"connection (refused|reset)|\b503\b"#)
-        let matched = FailureVerdict(.transient, "the output matched --transient-pattern")
+    @Test("a pattern match makes a failure transient; no match or no look leaves it permanent")
+    func patternResult() {
+        let policy = RetryPolicy(transientPattern: "connection refused")
         #expect(
-            policy.classify(outcome(.exited, exit: 1), outputTail: "fetching…\ncurl: (7) connection refused\n")
-                == matched)
-        #expect(policy.classify(outcome(.exited, exit: 22), outputTail: "HTTP 503 Service Unavailable") == matched)
+            policy.classify(outcome(.exited, exit: 1), transientMatch: .matched)
+                == FailureVerdict(.transient, "the output matched --transient-pattern"))
+        let permanent = FailureVerdict(.permanent, "exit 1 is permanent")
+        #expect(policy.classify(outcome(.exited, exit: 1), transientMatch: .notMatched) == permanent)
+        #expect(policy.classify(outcome(.exited, exit: 1), transientMatch: nil) == permanent)
     }
 
-    @Test("a tail the pattern does not match, or no tail, stays permanent")
-    func patternDoesNotMatch() {
-        let policy = RetryPolicy(transientPattern: "connection refused")
-        let permanent = FailureVerdict(.permanent, "exit 1 is permanent")
-        #expect(policy.classify(outcome(.exited, exit: 1), outputTail: "syntax error near line 3") == permanent)
-        #expect(policy.classify(outcome(.exited, exit: 1), outputTail: "") == permanent)
-        #expect(policy.classify(outcome(.exited, exit: 1), outputTail: nil) == permanent)
-        // The match is case-sensitive unless the pattern says otherwise.
-        #expect(policy.classify(outcome(.exited, exit: 1), outputTail: "Connection Refused") == permanent)
-        let insensitive = RetryPolicy(transientPattern: "(?i)connection refused")
-        #expect(
-            insensitive.classify(outcome(.exited, exit: 1), outputTail: "Connection Refused")
-                == FailureVerdict(.transient, "the output matched --transient-pattern"))
+    @Test("a pattern out of its match budget leaves the failure permanent, and says why")
+    func patternOverBudget() {
+        let verdict = RetryPolicy(transientPattern: "(.*a){12}$").classify(outcome(.exited, exit: 2), transientMatch: .overBudget)
+        #expect(verdict?.failureClass == .permanent)
+        #expect(verdict?.reason.contains("match budget") == true)
+    }
+
+    @Test("only a non-zero exit nothing else makes transient needs the pattern")
+    func needsPatternMatch() {
+        let policy = RetryPolicy(retryOn: [3], transientPattern: "x")
+        #expect(policy.needsPatternMatch(outcome(.exited, exit: 1)))
+        #expect(!policy.needsPatternMatch(outcome(.exited, exit: 0)))
+        #expect(!policy.needsPatternMatch(outcome(.exited, exit: 3)))
+        #expect(!policy.needsPatternMatch(outcome(.exited, exit: 75)))
+        #expect(!policy.needsPatternMatch(outcome(.timeout)))
+        #expect(!RetryPolicy().needsPatternMatch(outcome(.exited, exit: 1)))
     }
 
     @Test("retryOn is reported before a pattern match")
     func retryOnBeforePattern() {
         let policy = RetryPolicy(retryOn: [3], transientPattern: "refused")
         #expect(
-            policy.classify(outcome(.exited, exit: 3), outputTail: "refused")
+            policy.classify(outcome(.exited, exit: 3), transientMatch: .matched)
                 == FailureVerdict(.transient, "exit 3 is transient (--retry-on)"))
-    }
-
-    @Test("an invalid pattern matches nothing and is reported invalid")
-    func invalidPattern() {
-        #expect(!RetryPolicy.isValidPattern("(unclosed"))
-        #expect(RetryPolicy.isValidPattern(#"connection (refused|reset)"#))
-        let policy = RetryPolicy(transientPattern: "(unclosed")
-        #expect(
-            policy.classify(outcome(.exited, exit: 1), outputTail: "(unclosed")
-                == FailureVerdict(.permanent, "exit 1 is permanent"))
     }
 }
 

@@ -103,7 +103,7 @@ final class QueueStoreTests: Sendable {
         _ = try await store.updateQueue("build", QueueUpdate(paused: true), now: Self.t0)
         try await end(ids[1], code: 0)
         #expect(try await claim(10).isEmpty)
-        let queue = try #require(try await store.queues(now: Self.t0).first { $0.name == "build" })
+        let queue = try #require(try await store.queues(now: Self.t0, session: nil).first { $0.name == "build" })
         #expect(queue.paused && queue.running == 1 && queue.queued == 1)
         _ = try await store.updateQueue("build", QueueUpdate(paused: false), now: Self.t0)
         #expect(try await claim(10) == [ids[3]])

@@ -708,15 +708,15 @@ final class SQLiteJobStoreTests: Sendable {
 
     @Test("counts per state; states without jobs are absent")
     func counts() async throws {
-        #expect(try await store.counts() == [:])
+        #expect(try await store.counts(session: nil) == [:])
         let ids = try await store.insertIDs(
             [Self.spec(), Self.spec(), Self.spec(), Self.spec(), Self.spec(hold: true), Self.spec()], now: Self.t0)
         _ = try await store.claimJobs(limit: 3, host: "box", now: Self.at(1))
         _ = try await store.finish(jobID: ids[0], attempt: 1, outcome: Self.exited(0), shimPid: nil)
         _ = try await store.finish(jobID: ids[1], attempt: 1, outcome: Self.exited(2), shimPid: nil)
         _ = try await store.applyJob(.cancel, to: ids[5], now: Self.at(2))
-        #expect(try await store.counts() == [.succeeded: 1, .failed: 1, .running: 1, .queued: 1, .held: 1, .cancelled: 1])
+        #expect(try await store.counts(session: nil) == [.succeeded: 1, .failed: 1, .running: 1, .queued: 1, .held: 1, .cancelled: 1])
         try await store.delete(ids[0])
-        #expect(try await store.counts() == [.failed: 1, .running: 1, .queued: 1, .held: 1, .cancelled: 1])
+        #expect(try await store.counts(session: nil) == [.failed: 1, .running: 1, .queued: 1, .held: 1, .cancelled: 1])
     }
 }

@@ -57,6 +57,10 @@ public struct BatchAcquireRequest: Sendable, Codable {
             throw StintError(.usage, "a batch's target must have 1 byte to 1 MiB")
         }
         guard total > 0 else { throw StintError(.usage, "a batch has at least one unit") }
+        try Limits.checkCount(total, "a batch's unit count", 1...Limits.maxCount)
+        try Limits.checkText(command, "a batch's command", maximum: 65_536)
+        try Limits.checkText(target, "a batch's target", maximum: 1_048_576)
+        try Limits.checkLength(exclusiveWith.count, "--exclusive-with", maximum: 1000)
         for queue in exclusiveWith { try QueueName.validate(queue) }
     }
 }
@@ -96,6 +100,21 @@ public struct BatchSaveRequest: Sendable, Codable {
         self.stoppedBy = stoppedBy
         self.release = release
         self.finished = finished
+    }
+
+    /// Checks the counts and strings against ``Limits``; throws `E_USAGE`.
+    public func validate() throws(StintError) {
+        guard completed >= 0, succeeded >= 0, failed >= 0 else {
+            throw StintError(.usage, "a batch checkpoint has no negative counts")
+        }
+        try Limits.checkCount(completed, "completed", 0...Limits.maxCount)
+        try Limits.checkCount(succeeded, "succeeded", 0...Limits.maxCount)
+        try Limits.checkCount(failed, "failed", 0...Limits.maxCount)
+        try Limits.checkLength(failedUnits.count, "failed_units", maximum: BatchView.failedUnitsLimit)
+        for unit in failedUnits { try Limits.checkText(unit, "a failed unit", maximum: 65_536) }
+        try Limits.checkText(resumeFrom, "resume_from", maximum: 65_536)
+        try Limits.checkText(stoppedBy, "stopped_by", maximum: 64)
+        try Limits.checkText(token, "token", maximum: 256)
     }
 }
 

@@ -112,7 +112,12 @@ public struct JobSpec: Sendable, Hashable, Codable {
     }
 
     /// Checks what can be checked without touching the machine; throws `E_USAGE`.
-    public func validate() throws(StintError) {
+    ///
+    /// Every number and string is held to ``Limits``. With `now`, `runAt` is checked too;
+    /// with `argumentSpace` (the kernel's `ARG_MAX`), so is the room argv and the
+    /// environment take in `execve`, so a command too large to start is refused here
+    /// rather than stored and failed later.
+    public func validate(now: Date? = nil, argumentSpace: Int? = nil) throws(StintError) {
         switch (argv, shell) {
         case (let argv?, nil):
             guard let first = argv.first, !first.isEmpty else {
@@ -127,50 +132,106 @@ public struct JobSpec: Sendable, Hashable, Codable {
         case (_?, _?):
             throw StintError(.usage, "give either argv or shell, not both")
         }
+        if (argv ?? []).contains(where: { $0.utf8.contains(0) }) || (shell ?? "").utf8.contains(0) {
+            throw StintError(.usage, "command contains a NUL byte")
+        }
+        for (index, argument) in (argv ?? []).enumerated() where argument.utf8.count > Limits.maxArgumentBytes {
+            throw StintError(
+                .usage, "argument \(index + 1) is \(argument.utf8.count) bytes; the kernel takes at most \(Limits.maxArgumentBytes) per argument")
+        }
+        try Limits.checkText(shell, "the shell command", maximum: Limits.maxArgumentBytes)
+        try Limits.checkText(cwd, "cwd", maximum: Limits.maxPathBytes)
         guard cwd.hasPrefix("/") else {
             throw StintError(.usage, "cwd must be an absolute path: \(cwd)")
         }
-        if let timeout, !(timeout > 0 && timeout.isFinite) {
-            throw StintError(.usage, "timeout must be a positive duration")
+        try Self.validate(environment: env)
+        try Limits.checkLength(labels.count, "labels", maximum: Limits.maxLabels)
+        for (key, value) in labels {
+            guard !key.isEmpty, !key.contains("=") else { throw StintError(.usage, "a label key is not empty and has no '='") }
+            try Limits.checkText(key, "label key \(key.prefix(40))", maximum: Limits.maxLabelKeyBytes)
+            try Limits.checkText(value, "the value of label \(key.prefix(40))", maximum: Limits.maxLabelValueBytes)
         }
-        if let outputCap, outputCap < 0 {
-            throw StintError(.usage, "output cap must not be negative")
-        }
-        if (argv ?? []).contains(where: { $0.contains("\0") }) || (shell ?? "").contains("\0") {
-            throw StintError(.usage, "command contains a NUL byte")
-        }
+        if let session { try Session.validate(session) }
+        try Limits.checkDuration(timeout, "--timeout", exclusive: true)
+        if let outputCap, outputCap < 0 { throw StintError(.usage, "the output cap must not be negative") }
+        try Limits.checkCount(outputCap, "--output-cap", 0...Limits.maxOutputCap)
         if let queue { try QueueName.validate(queue) }
-        if let delay, !(delay >= 0 && delay.isFinite) {
-            throw StintError(.usage, "delay must be zero or a positive duration")
-        }
+        try Limits.checkCount(priority, "--priority", Limits.priorities)
+        try Limits.checkDuration(delay, "--delay")
         if delay != nil, runAt != nil {
             throw StintError(.usage, "give either a delay or a time to run at, not both")
         }
-        if let after, after.contains(where: { $0 <= 0 }) {
-            throw StintError(.usage, "--after takes job ids (positive integers)")
+        if let now { try Limits.checkMoment(runAt, "--at", now: now) }
+        if let after {
+            try Limits.checkLength(after.count, "--after", maximum: Limits.maxIDsPerRequest)
+            if after.contains(where: { $0 <= 0 }) {
+                throw StintError(.usage, "--after takes job ids (positive integers)")
+            }
         }
         if let unique, unique.isEmpty || unique.count > 512 {
             throw StintError(.usage, "the unique key must be 1 to 512 characters")
         }
+        try Limits.checkText(unique, "--unique", maximum: 2048)
         if let retries, !(0...1000).contains(retries) {
             throw StintError(.usage, "retries must be between 0 and 1000")
         }
-        if let retryOn, retryOn.contains(where: { !(1...255).contains($0) }) {
-            throw StintError(.usage, "--retry-on takes exit codes from 1 to 255")
+        if let retryOn {
+            try Limits.checkLength(retryOn.count, "--retry-on", maximum: 255)
+            if retryOn.contains(where: { !(1...255).contains($0) }) {
+                throw StintError(.usage, "--retry-on takes exit codes from 1 to 255")
+            }
         }
-        if let transientPattern, !RetryPolicy.isValidPattern(transientPattern) {
-            throw StintError(.usage, "--transient-pattern is not a valid regular expression: \(transientPattern)")
+        if let transientPattern {
+            guard !transientPattern.isEmpty else { throw StintError(.usage, "--transient-pattern needs a regular expression") }
+            try Limits.checkText(transientPattern, "--transient-pattern", maximum: Limits.maxPatternBytes)
         }
+        try Limits.checkDuration(backoffMin, "--backoff MIN", exclusive: true)
+        try Limits.checkDuration(backoffMax, "--backoff MAX", exclusive: true)
         let policy = retryPolicy
-        guard policy.backoffMin > 0, policy.backoffMin.isFinite, policy.backoffMax.isFinite,
-            policy.backoffMax >= policy.backoffMin
-        else {
+        guard policy.backoffMax >= policy.backoffMin else {
             throw StintError(.usage, "--backoff needs 0 < MIN <= MAX", hint: "for example --backoff 1s..5m")
         }
-        if let stallAfter, !(stallAfter >= 0 && stallAfter.isFinite) {
-            throw StintError(.usage, "--stall-after must be zero (off) or a positive duration")
+        try Limits.checkDuration(stallAfter, "--stall-after")
+        if let notify {
+            try Limits.checkText(notify, "--notify", maximum: Limits.maxHookBytes)
+            try Hooks.validateURL(notify)
         }
-        if let notify { try Hooks.validateURL(notify) }
-        if let onEnd { try Hooks.validateCommand(onEnd) }
+        if let onEnd {
+            try Limits.checkText(onEnd, "--on-end", maximum: Limits.maxHookBytes)
+            try Hooks.validateCommand(onEnd)
+        }
+        if let argumentSpace {
+            let needed = Self.argumentBytes(resolvedArgv) + Self.argumentBytes(env.map { "\($0.key)=\($0.value)" })
+            let room = argumentSpace - Self.reservedArgumentBytes
+            guard needed <= room else {
+                throw StintError(
+                    .usage, "the command and its environment take \(needed) bytes; the kernel starts at most \(room) (ARG_MAX)",
+                    hint: "pass large data in a file instead of arguments or environment variables")
+            }
+        }
+    }
+
+    /// Room kept in `ARG_MAX` for the shim's own arguments and the `STINT_*` variables.
+    public static let reservedArgumentBytes = 16 << 10
+
+    /// What `strings` take in `execve`'s argument space: each string, its NUL and its pointer.
+    static func argumentBytes(_ strings: [String]) -> Int {
+        strings.reduce(0) { $0 + $1.utf8.count + 1 + MemoryLayout<UnsafePointer<CChar>>.size }
+    }
+
+    /// Refuses an environment `execve` would not pass as given: a key that is empty or
+    /// holds `=` or NUL, a value with NUL, an entry over the kernel's per-string limit.
+    public static func validate(environment: [String: String]) throws(StintError) {
+        try Limits.checkLength(environment.count, "the environment", maximum: 10_000)
+        for (key, value) in environment {
+            guard !key.isEmpty, !key.contains("="), !key.utf8.contains(0) else {
+                throw StintError(.usage, "invalid environment variable name \"\(key.prefix(60))\"", hint: "a name is not empty and holds no '=' or NUL")
+            }
+            guard !value.utf8.contains(0) else { throw StintError(.usage, "environment variable \(key) holds a NUL byte") }
+            guard key.utf8.count + 1 + value.utf8.count <= Limits.maxArgumentBytes else {
+                throw StintError(
+                    .usage, "environment variable \(key) is \(key.utf8.count + 1 + value.utf8.count) bytes; the kernel takes at most \(Limits.maxArgumentBytes) per variable")
+            }
+        }
     }
 }

@@ -10,13 +10,21 @@ public enum Session {
     /// Unacknowledged notifications kept per session; beyond it the oldest are dropped.
     public static let defaultNotificationCap = 1000
 
-    /// Checks a session name: 1–200 printable characters without control characters.
+    /// Checks a session name: 1 to ``Limits/maxSessionBytes`` bytes, no control
+    /// characters, no `/`, not `.` or `..`, and no space at either end. A name is
+    /// refused, never altered, so that two spellings cannot name one session.
     public static func validate(_ name: String) throws(StintError) {
-        guard !name.isEmpty, name.utf8.count <= 200 else {
-            throw StintError(.usage, "a session name has 1 to 200 bytes")
+        guard !name.isEmpty, name.utf8.count <= Limits.maxSessionBytes else {
+            throw StintError(.usage, "a session name has 1 to \(Limits.maxSessionBytes) bytes")
         }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw StintError(.usage, "a session name has no control characters")
+        }
+        guard !name.contains("/"), name != ".", name != ".." else {
+            throw StintError(.usage, "a session name is not a path: \(name)", hint: "use letters, digits and punctuation other than '/'")
+        }
+        guard name.first?.isWhitespace == false, name.last?.isWhitespace == false else {
+            throw StintError(.usage, "a session name does not start or end with a space")
         }
     }
 }

@@ -67,7 +67,11 @@ public struct ProgressRequest: Sendable, Codable {
     /// Checks the values; throws `E_USAGE`.
     public func validate() throws(StintError) {
         guard done >= 0, (total ?? 0) >= 0 else { throw StintError(.usage, "progress counts must not be negative") }
+        guard done <= Limits.maxCount, (total ?? 0) <= Limits.maxCount else {
+            throw StintError(.usage, "progress counts are at most \(Limits.maxCount)")
+        }
         if let message, message.utf8.count > 500 { throw StintError(.usage, "a progress message has at most 500 bytes") }
+        try Limits.checkText(message, "a progress message", maximum: 500)
     }
 }
 

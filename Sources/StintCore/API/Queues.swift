@@ -93,15 +93,11 @@ public struct QueueUpdate: Sendable, Hashable, Codable {
         if let breakerThreshold, !(0...1_000_000).contains(breakerThreshold) {
             throw StintError(.usage, "--breaker-threshold must be 0 (off) or a positive count")
         }
-        if let breakerPause, !(breakerPause > 0 && breakerPause.isFinite) {
-            throw StintError(.usage, "--breaker-pause must be a positive duration")
-        }
-        if let preflightTTL, !(preflightTTL >= 1 && preflightTTL.isFinite) {
-            throw StintError(.usage, "--preflight-ttl must be at least 1s")
-        }
-        if let preflight, preflight.contains("\0") {
-            throw StintError(.usage, "--preflight contains a NUL byte")
-        }
+        try Limits.checkDuration(breakerPause, "--breaker-pause", exclusive: true)
+        try Limits.checkDuration(preflightTTL, "--preflight-ttl", minimum: 1)
+        try Limits.checkText(preflight, "--preflight", maximum: Limits.maxHookBytes)
+        try Limits.checkText(notify, "--notify", maximum: Limits.maxHookBytes)
+        try Limits.checkText(onEnd, "--on-end", maximum: Limits.maxHookBytes)
         if let notify, !notify.isEmpty { try Hooks.validateURL(notify) }
         if let onEnd, !onEnd.isEmpty { try Hooks.validateCommand(onEnd) }
     }

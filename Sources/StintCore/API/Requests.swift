@@ -56,6 +56,17 @@ public struct WaitRequest: Sendable, Codable {
         self.timeout = timeout
         self.until = until
     }
+
+    /// Checks the values against ``Limits``; throws `E_USAGE`.
+    public func validate() throws(StintError) {
+        guard !ids.isEmpty else { throw StintError(.usage, "no job ids to wait for") }
+        try IDsRequest.validate(ids)
+        try Limits.checkDuration(timeout, "--timeout")
+        if case .idle(let seconds) = until { try Limits.checkDuration(seconds, "--until idle:", exclusive: true) }
+        if case .output(let pattern) = until {
+            try Limits.checkText(pattern, "--until output:", maximum: Limits.maxPatternBytes)
+        }
+    }
 }
 
 /// The answer to ``WaitRequest``.
@@ -91,6 +102,18 @@ public struct IDsRequest: Sendable, Codable {
         self.ids = ids
         self.grace = grace
     }
+
+    /// Checks the values against ``Limits``; throws `E_USAGE`.
+    public func validate() throws(StintError) {
+        try Self.validate(ids)
+        try Limits.checkDuration(grace, "--grace")
+    }
+
+    /// Refuses more than ``Limits/maxIDsPerRequest`` ids, or one that is not positive.
+    public static func validate(_ ids: [Int64], what: String = "job") throws(StintError) {
+        try Limits.checkLength(ids.count, "the list of ids", maximum: Limits.maxIDsPerRequest)
+        if let bad = ids.first(where: { $0 <= 0 }) { throw StintError(.usage, "not a \(what) id: \(bad)") }
+    }
 }
 
 /// The per-id answer of a request naming several jobs.
@@ -115,6 +138,11 @@ public struct SignalRequest: Sendable, Codable {
     public var signal: Int32
     /// Creates a request.
     public init(signal: Int32) { self.signal = signal }
+
+    /// Checks the signal number against ``Limits/signals``; throws `E_USAGE`.
+    public func validate() throws(StintError) {
+        try Limits.checkCount(signal, "the signal number", Limits.signals)
+    }
 }
 
 /// `POST /v1/prune`: delete ended jobs.
@@ -123,6 +151,11 @@ public struct PruneRequest: Sendable, Codable {
     public var olderThan: Double?
     /// Creates a request.
     public init(olderThan: Double?) { self.olderThan = olderThan }
+
+    /// Checks the age against ``Limits``; throws `E_USAGE`.
+    public func validate() throws(StintError) {
+        try Limits.checkDuration(olderThan, "--older-than")
+    }
 }
 
 /// The answer to ``PruneRequest``.
@@ -139,12 +172,12 @@ public struct DaemonStatus: Sendable, Codable {
     public var pid: Int32
     /// The Stint version the daemon runs.
     public var version: String
-    /// Where jobs are stored (`sqlite:/path`).
-    public var store: String
-    /// The state folder.
-    public var home: String
-    /// The API socket.
-    public var socket: String
+    /// Where jobs are stored (`sqlite:/path`); `nil` for a client scoped to a session.
+    public var store: String?
+    /// The state folder; `nil` for a client scoped to a session.
+    public var home: String?
+    /// The API socket; `nil` for a client scoped to a session.
+    public var socket: String?
     /// Seconds since the daemon started.
     public var uptime: Double
     /// How many jobs may run at once.
@@ -155,7 +188,7 @@ public struct DaemonStatus: Sendable, Codable {
     public var listen: String?
     /// Creates a status.
     public init(
-        pid: Int32, version: String, store: String, home: String, socket: String, uptime: Double,
+        pid: Int32, version: String, store: String?, home: String?, socket: String?, uptime: Double,
         parallel: Int, counts: [String: Int], listen: String? = nil
     ) {
         self.pid = pid

@@ -58,8 +58,9 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
 
     /// Classifies a failed attempt; `nil` for a success or a cancellation, which are not failures.
     ///
-    /// `outputTail` is the end of the attempt's output, matched against `transientPattern`.
-    public func classify(_ outcome: AttemptOutcome, outputTail: String?) -> FailureVerdict? {
+    /// `transientMatch` is what matching `transientPattern` against the end of the
+    /// attempt's output gave; `nil` when it was not matched (no pattern, no output).
+    public func classify(_ outcome: AttemptOutcome, transientMatch: PatternResult?) -> FailureVerdict? {
         switch outcome.reason {
         case .cancelled:
             return nil
@@ -81,10 +82,15 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
             if retryOn.contains(code) {
                 return FailureVerdict(.transient, "exit \(code) is transient (--retry-on)")
             }
-            if let transientPattern, let outputTail, Self.matches(transientPattern, outputTail) {
+            switch transientMatch {
+            case .matched?:
                 return FailureVerdict(.transient, "the output matched --transient-pattern")
+            case .overBudget?:
+                return FailureVerdict(
+                    .permanent, "exit \(code) is permanent (--transient-pattern ran out of its match budget on the output; it backtracks too much)")
+            case .notMatched?, nil:
+                return FailureVerdict(.permanent, "exit \(code) is permanent")
             }
-            return FailureVerdict(.permanent, "exit \(code) is permanent")
         }
     }
 
@@ -107,13 +113,11 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         return max(backoffMin, min(backoffMax, ceiling / 2 + ceiling / 2 * spread))
     }
 
-    /// Whether `pattern` is a regular expression Stint can use.
-    public static func isValidPattern(_ pattern: String) -> Bool {
-        (try? Regex(pattern)) != nil
-    }
-
-    private static func matches(_ pattern: String, _ text: String) -> Bool {
-        guard let regex = try? Regex(pattern) else { return false }
-        return text.contains(regex)
+    /// Whether an attempt that ended with `outcome` needs `transientPattern` matched
+    /// against its output: a non-zero exit that nothing else makes transient.
+    public func needsPatternMatch(_ outcome: AttemptOutcome) -> Bool {
+        guard transientPattern != nil, outcome.reason == .exited else { return false }
+        let code = outcome.exitCode ?? 1
+        return code != 0 && code != Self.temporaryFailureExitCode && !retryOn.contains(code)
     }
 }

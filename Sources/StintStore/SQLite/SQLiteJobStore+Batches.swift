@@ -9,9 +9,12 @@ extension SQLiteJobStore {
     ) async throws -> BatchView {
         try await pool.write { db in
             var warnings: [String] = []
+            // A batch is keyed by its session too: another session's run of the same
+            // command on the same units is another batch.
+            let key = session ?? ""
             let existing = try Row.fetchOne(
-                db, sql: "SELECT * FROM batches WHERE command = ? AND target = ?",
-                arguments: [request.command, request.target])
+                db, sql: "SELECT * FROM batches WHERE session = ? AND command = ? AND target = ?",
+                arguments: [key, request.command, request.target])
             let holder = existing.flatMap(Self.holder)
             let heartbeat = (existing?["heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:))
             let holderLives = holder.map { isAlive($0, heartbeat) } ?? false
@@ -46,7 +49,7 @@ extension SQLiteJobStore {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        request.command, request.target, request.total, session, lock == nil ? nil : token, lock?.pid,
+                        request.command, request.target, request.total, key, lock == nil ? nil : token, lock?.pid,
                         lock?.started, lock?.host, nowSeconds, nowSeconds, nowSeconds,
                     ])
                 return try Self.batch(db, id: db.lastInsertedRowID, token: lock == nil ? nil : token, warnings: warnings)
@@ -67,17 +70,14 @@ extension SQLiteJobStore {
                     arguments: [request.total, nowSeconds, id])
             }
             if request.allowConcurrent {
-                try db.execute(sql: "UPDATE batches SET session = ? WHERE id = ?", arguments: [session, id])
                 return try Self.batch(db, id: id, token: nil, warnings: warnings)
             }
             try db.execute(
                 sql: """
-                    UPDATE batches SET session = ?, holder_token = ?, holder_pid = ?, holder_started = ?, holder_host = ?,
+                    UPDATE batches SET holder_token = ?, holder_pid = ?, holder_started = ?, holder_host = ?,
                         heartbeat_at = ?, stopped_by = NULL WHERE id = ?
                     """,
-                arguments: [
-                    session, token, request.holder.pid, request.holder.started, request.holder.host, nowSeconds, id,
-                ])
+                arguments: [token, request.holder.pid, request.holder.started, request.holder.host, nowSeconds, id])
             return try Self.batch(db, id: id, token: token, warnings: warnings)
         }
     }
@@ -142,7 +142,7 @@ extension SQLiteJobStore {
     public func batches(session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView] {
         try await pool.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM batches WHERE ? IS NULL OR session = ? ORDER BY id", arguments: [session, session])
+                db, sql: "SELECT * FROM batches WHERE ? IS NULL OR session = ? ORDER BY id", arguments: [session, session ?? ""])
             return try rows.map { try Self.batch($0, isAlive: isAlive) }
         }
     }
@@ -156,7 +156,7 @@ extension SQLiteJobStore {
                 guard
                     let row = try Row.fetchOne(
                         db, sql: "SELECT * FROM batches WHERE id = ? AND (? IS NULL OR session = ?)",
-                        arguments: [id, session, session])
+                        arguments: [id, session, session ?? ""])
                 else {
                     throw StintError(.notFound, "no batch with id \(id)", hint: "list them with `stint batch ls`")
                 }
@@ -201,7 +201,8 @@ extension SQLiteJobStore {
             id: row["id"], command: row["command"], target: row["target"], total: row["total"],
             completed: row["completed"], resumeFrom: row["resume_from"], succeeded: row["succeeded"],
             failed: row["failed"], failedUnits: failedUnits, state: lives ? "running" : "stopped",
-            stoppedBy: lives ? nil : stoppedBy, holder: lives ? holder : nil, session: row["session"],
+            stoppedBy: lives ? nil : stoppedBy, holder: lives ? holder : nil,
+            session: (row["session"] as String?).flatMap { $0.isEmpty ? nil : $0 },
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
             updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
     }

@@ -72,17 +72,12 @@ public final class SQLiteJobStore: JobStore {
                     let existing = try Row.fetchOne(
                         db,
                         sql: """
-                            SELECT id, state, session FROM jobs
-                            WHERE unique_key = ? AND state IN ('held', 'queued', 'running')
-                            """, arguments: [key])
+                            SELECT id, state FROM jobs
+                            WHERE ifnull(session, '') = ? AND unique_key = ? AND state IN ('held', 'queued', 'running')
+                            """, arguments: [spec.session ?? "", key])
                 {
-                    let owner: String? = existing["session"]
-                    guard owner == spec.session else {
-                        // Neither another session's job nor its id is told.
-                        throw StintError(
-                            .conflict, "the unique key \(key) is held by a live job of another session",
-                            hint: "choose a key of your own, such as one prefixed with your session")
-                    }
+                    // Keys are per session: another session's live job with this key is
+                    // neither found nor told of.
                     result.append(
                         InsertedJob(id: existing["id"], duplicate: true, state: JobState(rawValue: existing["state"]) ?? .queued))
                     continue
@@ -522,15 +517,15 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: - Queues and events
 
-    public func queues(now: Date) async throws -> [QueueView] {
+    public func queues(now: Date, session: String?) async throws -> [QueueView] {
         try await pool.read { db in
             var counts: [String: [String: Int]] = [:]
             for row in try Row.fetchAll(
                 db,
                 sql: """
                     SELECT queue, state, COUNT(*) AS n FROM jobs
-                    WHERE state IN ('held', 'queued', 'running') GROUP BY queue, state
-                    """)
+                    WHERE state IN ('held', 'queued', 'running') AND (? IS NULL OR session = ?) GROUP BY queue, state
+                    """, arguments: [session, session])
             {
                 counts[row["queue"], default: [:]][row["state"]] = row["n"]
             }
@@ -780,10 +775,13 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func counts() async throws -> [JobState: Int] {
+    public func counts(session: String?) async throws -> [JobState: Int] {
         try await pool.read { db in
             var result: [JobState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state") {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT state, COUNT(*) AS n FROM jobs WHERE ? IS NULL OR session = ? GROUP BY state",
+                arguments: [session, session])
+            {
                 if let state = JobState(rawValue: row["state"]) { result[state] = row["n"] }
             }
             return result

@@ -218,6 +218,47 @@ enum SQLiteMigrations {
                     );
                     """)
         }
+        migrator.registerMigration("v6-session-keys") { db in
+            // Batches and `--unique` keys belong to a session: the same command and target
+            // (or key) in two sessions are two batches (or two jobs), and one session can
+            // neither take over nor learn of the other's. '' is "no session" in batches,
+            // as UNIQUE would not hold for NULLs.
+            try db.execute(
+                sql: """
+                    CREATE TABLE batches_v6 (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        command TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        total INTEGER NOT NULL,
+                        completed INTEGER NOT NULL DEFAULT 0,
+                        resume_from TEXT,
+                        succeeded INTEGER NOT NULL DEFAULT 0,
+                        failed INTEGER NOT NULL DEFAULT 0,
+                        failed_units TEXT NOT NULL DEFAULT '[]',
+                        stopped_by TEXT,
+                        session TEXT NOT NULL DEFAULT '',
+                        holder_token TEXT,
+                        holder_pid INTEGER,
+                        holder_started TEXT,
+                        holder_host TEXT,
+                        heartbeat_at REAL,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL,
+                        UNIQUE (session, command, target)
+                    );
+                    INSERT INTO batches_v6 (id, command, target, total, completed, resume_from, succeeded, failed,
+                        failed_units, stopped_by, session, holder_token, holder_pid, holder_started, holder_host,
+                        heartbeat_at, created_at, updated_at)
+                    SELECT id, command, target, total, completed, resume_from, succeeded, failed, failed_units,
+                        stopped_by, ifnull(session, ''), holder_token, holder_pid, holder_started, holder_host,
+                        heartbeat_at, created_at, updated_at FROM batches;
+                    DROP TABLE batches;
+                    ALTER TABLE batches_v6 RENAME TO batches;
+                    DROP INDEX jobs_unique;
+                    CREATE UNIQUE INDEX jobs_unique ON jobs (ifnull(session, ''), unique_key)
+                        WHERE unique_key IS NOT NULL AND state IN ('held', 'queued', 'running');
+                    """)
+        }
         return migrator
     }
 }

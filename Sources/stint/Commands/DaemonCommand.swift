@@ -109,8 +109,8 @@ struct DaemonStatusCommand: ParsableCommand {
                 pid       \(status.pid)
                 version   \(status.version)
                 uptime    \(DurationText.short(status.uptime))
-                store     \(status.store)
-                socket    \(status.socket)\(status.listen.map { "\nlisten    \($0)" } ?? "")
+                store     \(status.store ?? "(not shown to a session-scoped client)")
+                socket    \(status.socket ?? "(not shown to a session-scoped client)")\(status.listen.map { "\nlisten    \($0)" } ?? "")
                 parallel  \(status.parallel)
                 jobs      \(counts)
                 """
