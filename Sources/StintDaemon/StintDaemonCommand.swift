@@ -38,6 +38,11 @@ struct StintDaemonCommand: AsyncParsableCommand {
     @Option(help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start (default 10s).")
     var shutdownBudget: String = "10s"
 
+    @Option(help: "Close a connection idle, or with a request half sent, this long; a request being answered is never cut (default 30s).")
+    var idleTimeout: String = "30s"
+
+    /// `idleTimeout` in seconds, set by `validate()`.
+    private var idleTimeoutSeconds = Daemon.defaultIdleTimeout
     /// `retention` in seconds, set by `validate()`.
     private var retentionSeconds = Retention.defaultSeconds
     /// The delivery policy, set by `validate()`.
@@ -71,6 +76,10 @@ struct StintDaemonCommand: AsyncParsableCommand {
             throw ValidationError("--shutdown-budget takes a duration such as 10s")
         }
         shutdownBudgetSeconds = budget
+        guard let idle = DurationParser.seconds(idleTimeout), idle >= 1, idle <= 86400 else {
+            throw ValidationError("--idle-timeout takes a duration from 1s to 1d, such as 30s")
+        }
+        idleTimeoutSeconds = idle
         if let listen {
             guard let address = HostPort.parse(listen) else {
                 throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7070 or [::1]:7070")
@@ -98,7 +107,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
                 .init(
                     paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
                     retention: retentionSeconds, notificationCap: notificationCap, delivery: deliveryPolicy,
-                    shutdownBudget: shutdownBudgetSeconds, listen: listenAddress),
+                    shutdownBudget: shutdownBudgetSeconds, listen: listenAddress, idleTimeout: idleTimeoutSeconds),
                 logger: logger)
         } catch let error as StintError {
             logger.error("\(error.description)")

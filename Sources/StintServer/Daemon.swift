@@ -37,12 +37,18 @@ public enum Daemon {
         /// Also serve the API on this TCP address, to clients with an API token. Default:
         /// `nil`, only the unix socket.
         public var listen: HostPort?
+        /// Seconds a connection may sit idle, or with a request half sent, before the
+        /// daemon closes it. A request being answered (a long `wait`, a follow) is never
+        /// cut. Default 30.
+        public var idleTimeout: Double
         /// Creates options.
         public init(
             paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
             notificationCap: Int = Session.defaultNotificationCap, delivery: DeliveryPolicy = DeliveryPolicy(),
-            shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget, listen: HostPort? = nil
+            shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget, listen: HostPort? = nil,
+            idleTimeout: Double = Daemon.defaultIdleTimeout
         ) {
+            self.idleTimeout = idleTimeout
             self.notificationCap = notificationCap
             self.paths = paths
             self.parallel = parallel
@@ -54,9 +60,8 @@ public enum Daemon {
         }
     }
 
-    /// Seconds a connection may sit idle, or with a request half sent, before the daemon
-    /// closes it: 30. A request being answered (a long `wait`, a follow) is never cut.
-    public static let idleTimeout: Double = 30
+    /// The default of ``Options/idleTimeout``: 30 s.
+    public static let defaultIdleTimeout: Double = 30
 
     /// The registry `GET /metrics` exports. swift-metrics is bootstrapped with it once per
     /// process, the first time a daemon runs, so every metric of every library lands there.
@@ -92,7 +97,7 @@ public enum Daemon {
         let router = APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .unixSocket).build()
         let socket = paths.socket
         let app = Application(
-            router: router, server: .http1(configuration: .init(idleTimeout: .seconds(Int64(Daemon.idleTimeout)))),
+            router: router, server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(options.idleTimeout * 1000)))),
             configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
             onServerRunning: { _ in
                 chmod(socket, 0o600)
@@ -104,7 +109,7 @@ public enum Daemon {
         if let listen = options.listen {
             services.append(
                 tcpApplication(
-                    listen,
+                    listen, idleTimeout: options.idleTimeout,
                     router: APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .tcp).build(),
                     info: info, logger: logger))
         }
@@ -132,7 +137,7 @@ public enum Daemon {
 
 /// The API on `address` for clients with an API token: same routes as the socket.
 private func tcpApplication(
-    _ address: HostPort, router: Router<StintRequestContext>, info: DaemonInfo, logger: Logger
+    _ address: HostPort, idleTimeout: Double, router: Router<StintRequestContext>, info: DaemonInfo, logger: Logger
 ) -> some Service {
     if !address.isLoopback {
         logger.warning(
@@ -140,7 +145,7 @@ private func tcpApplication(
             metadata: ["listen": "\(address)"])
     }
     return Application(
-        router: router, server: .http1(configuration: .init(idleTimeout: .seconds(Int64(Daemon.idleTimeout)))),
+        router: router, server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(idleTimeout * 1000)))),
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
         onServerRunning: { channel in
             let bound = HostPort(

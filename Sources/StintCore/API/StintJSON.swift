@@ -34,11 +34,18 @@ public enum StintJSON {
 
 /// RFC 3339 UTC timestamps with milliseconds: `2026-11-21T15:59:44.123Z`.
 public enum RFC3339 {
-    /// `date` as RFC 3339 UTC with milliseconds.
+    /// The span RFC 3339 can write (years 0001 to 9999), in seconds since 1970.
+    static let representable: ClosedRange<Double> = -62_135_596_800...253_402_300_799.999
+
+    /// `date` as RFC 3339 UTC with milliseconds. A time outside the years 0001–9999
+    /// (which no bound lets a client store, but an older row may hold) is written as the
+    /// nearest one RFC 3339 can express, never a crash.
     public static func format(_ date: Date) -> String {
+        let since1970 = date.timeIntervalSince1970
+        let clamped = since1970.isNaN ? 0 : min(max(since1970, representable.lowerBound), representable.upperBound)
         // Truncated to the millisecond, with a microsecond of slack because a Date rarely
         // holds a millisecond exactly; floor division keeps times before 1970 right.
-        let millis = Int64((date.timeIntervalSince1970 * 1000 + 0.001).rounded(.down))
+        let millis = Int64((clamped * 1000 + 0.001).rounded(.down))
         let (quotient, remainder) = millis.quotientAndRemainder(dividingBy: 1000)
         var seconds = time_t(remainder < 0 ? quotient - 1 : quotient)
         var parts = tm()

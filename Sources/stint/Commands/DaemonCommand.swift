@@ -44,7 +44,12 @@ struct DaemonRun: ParsableCommand {
             valueName: "HOST:PORT"))
     var listen: String?
 
+    @Option(help: "Close a connection idle, or with a request half sent, this long; a request being answered is never cut (default 30s).")
+    var idleTimeout: String = "30s"
+
     func run() throws {
+        let idle = try ValueParsing.duration(idleTimeout, flag: "--idle-timeout")
+        guard idle >= 1, idle <= 86400 else { throw StintError(.usage, "--idle-timeout takes a duration from 1s to 1d") }
         guard notificationCap >= 1 else { throw StintError(.usage, "--notification-cap must be at least 1") }
         guard deliveryAttempts >= 1 else { throw StintError(.usage, "--delivery-attempts must be at least 1") }
         guard DeliveryPolicy.backoffRange(deliveryBackoff) != nil else {
@@ -71,7 +76,7 @@ struct DaemonRun: ParsableCommand {
             daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention,
             "--notification-cap", String(notificationCap),
             "--delivery-attempts", String(deliveryAttempts), "--delivery-backoff", deliveryBackoff,
-            "--shutdown-budget", shutdownBudget,
+            "--shutdown-budget", shutdownBudget, "--idle-timeout", idleTimeout,
         ] + (listen.map { ["--listen", $0] } ?? [])
         var argv = arguments.map { strdup($0) } + [nil]
         execv(daemon, &argv)
