@@ -168,10 +168,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
                 throw StintError(.usage, "--after takes job ids (positive integers)")
             }
         }
-        if let unique, unique.isEmpty || unique.count > 512 {
-            throw StintError(.usage, "the unique key must be 1 to 512 characters")
+        if let unique, unique.isEmpty || unique.count > 512 || unique.utf8.contains(0) {
+            throw StintError(.usage, "the unique key must be 1 to 512 characters, without NUL")
         }
-        try Limits.checkText(unique, "--unique", maximum: 2048)
         if let retries, !(0...1000).contains(retries) {
             throw StintError(.usage, "retries must be between 0 and 1000")
         }

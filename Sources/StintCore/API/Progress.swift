@@ -70,7 +70,6 @@ public struct ProgressRequest: Sendable, Codable {
         guard done <= Limits.maxCount, (total ?? 0) <= Limits.maxCount else {
             throw StintError(.usage, "progress counts are at most \(Limits.maxCount)")
         }
-        if let message, message.utf8.count > 500 { throw StintError(.usage, "a progress message has at most 500 bytes") }
         try Limits.checkText(message, "a progress message", maximum: 500)
     }
 }
