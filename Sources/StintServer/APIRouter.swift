@@ -269,11 +269,14 @@ struct APIRouter {
         let follow = query.get("follow") == "1"
         let head = try query.get("head").map { try integer($0, "head") }
         let tail = try query.get("tail").map { try integer($0, "tail") }
-        let headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+        // `from=N` follows from stream position N: a client that lost its connection resumes there.
+        let from = try query.get("from").map { try integer($0, "from") }
+        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
         guard let reader = source.reader else {
             // Not started yet: nothing to show, or follow from the start once it runs.
             guard follow else { return Response(status: .ok, headers: headers, body: ResponseBody()) }
-            return Response(status: .ok, headers: headers, body: followBody(id: id, attempt: nil, skipExisting: false))
+            headers[LogFollowHeaders.position] = String(from ?? 0)
+            return Response(status: .ok, headers: headers, body: followBody(id: id, attempt: nil, start: from ?? 0))
         }
         if let head {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.head(lines: Int(head)))))
@@ -282,10 +285,14 @@ struct APIRouter {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.tail(lines: Int(tail)))))
         }
         if follow {
-            let prefix = tail.map { reader.tail(lines: Int($0)) }
+            let prefix = from == nil ? tail.map { reader.tail(lines: Int($0)) } : nil
+            let start = from ?? (prefix != nil ? reader.streamLength() : 0)
+            // Where the followed stream starts, after the prefix: what a client resumes from.
+            headers[LogFollowHeaders.attempt] = String(source.attempt)
+            headers[LogFollowHeaders.position] = String(start)
+            headers[LogFollowHeaders.prefix] = String(prefix?.count ?? 0)
             return Response(
-                status: .ok, headers: headers,
-                body: followBody(id: id, attempt: source.attempt, skipExisting: prefix != nil, prefix: prefix))
+                status: .ok, headers: headers, body: followBody(id: id, attempt: source.attempt, start: start, prefix: prefix))
         }
         return Response(
             status: .ok, headers: headers,
@@ -304,7 +311,7 @@ struct APIRouter {
     }
 
     /// Streams an attempt's output as it is written, until the job ends.
-    private func followBody(id: Int64, attempt: Int?, skipExisting: Bool, prefix: Data? = nil) -> ResponseBody {
+    private func followBody(id: Int64, attempt: Int?, start: Int64, prefix: Data? = nil) -> ResponseBody {
         ResponseBody { [engine, daemon] writer in
             if let prefix, !prefix.isEmpty { try await writer.write(ByteBuffer(bytes: prefix)) }
             var follower: LogFollower?
@@ -313,7 +320,7 @@ struct APIRouter {
                 if follower == nil {
                     let source = try await engine.logSource(id, attempt: attempt)
                     if let reader = source.reader, let directory = source.runDirectory {
-                        follower = LogFollower(reader: reader, position: skipExisting ? reader.streamLength() : 0)
+                        follower = LogFollower(reader: reader, position: start)
                         runDirectory = directory
                     } else if await engine.hasEnded(id) {
                         break
@@ -415,4 +422,15 @@ private func jsonResponse<T: Codable & Sendable>(_ status: HTTPResponse.Status, 
     return Response(
         status: status, headers: [.contentType: "application/json"],
         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// The headers of a followed log (`GET /v1/jobs/ID/log?follow=1`), so a client that
+/// loses the connection can ask for the rest with `from=` and `attempt=`.
+enum LogFollowHeaders {
+    /// The attempt followed.
+    static let attempt = HTTPFields.Element.Name("Stint-Log-Attempt")!
+    /// The stream position of the first byte after the prefix.
+    static let position = HTTPFields.Element.Name("Stint-Log-Position")!
+    /// How many bytes of the body come first from `tail=` (the last lines), before the stream.
+    static let prefix = HTTPFields.Element.Name("Stint-Log-Prefix")!
 }

@@ -21,7 +21,21 @@ struct Stint: ParsableCommand {
             only that session's jobs are seen, and new jobs join it), before or after the \
             subcommand. With STINT_URL and STINT_TOKEN the CLI talks to a daemon over TCP.
 
-            State folder: $STINT_HOME (default ${XDG_STATE_HOME:-~/.local/state}/stint).
+            Environment:
+              STINT_HOME          the state folder (default ${XDG_STATE_HOME:-~/.local/state}/stint)
+              STINT_SOCKET        the API socket (default $STINT_HOME/stint.sock)
+              STINT_SESSION       the session, as --session
+              STINT_URL           a daemon's http://HOST:PORT to talk to instead (never started by the CLI)
+              STINT_TOKEN         the API token for STINT_URL
+              STINT_NO_AUTOSTART  1: never start the daemon
+              STINT_TIMEOUT       how long connecting, and each silence of the daemon while it answers, \
+            may last before the command fails with exit 5 (default 30s)
+              NO_COLOR            no colours in `ls`
+
+            Waits (`wait`, `run`, `add --wait/--follow/--yield`, `stop`), `logs -f` and \
+            `notifications --watch` are quiet while the daemon is healthy: after each quiet \
+            STINT_TIMEOUT they check that it still answers, and go on. They survive a daemon \
+            restart (reconnecting for up to 30 s); `wait --timeout` counts from the call.
             """,
         version: StintVersion.current,
         subcommands: [
@@ -42,12 +56,14 @@ enum Main {
         sigprocmask(SIG_SETMASK, &none, nil)
         // `stint -o json ls` as well as `stint ls -o json`: a format given before the
         // subcommand becomes every command's default.
-        let (arguments, rootFormat) = OutputFormat.extractLeading(Array(CommandLine.arguments.dropFirst()))
+        let (leading, rootFormat) = OutputFormat.extractLeading(Array(CommandLine.arguments.dropFirst()))
+        let arguments = OutputFormat.splitAttached(leading)
         if let rootFormat { OutputFormat.rootDefault = rootFormat }
         let format = rootFormat ?? OutputFormat.sniff(arguments)
         do {
             if let session = CLIEnvironment.sessionOption { try Session.validate(session) }
             var command = try Stint.parse(fast: arguments)
+            _ = try CLIEnvironment.timeout()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

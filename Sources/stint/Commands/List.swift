@@ -1,10 +1,26 @@
 import ArgumentParser
 import Foundation
+import StintClient
 import StintCore
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ls", abstract: "List jobs (the newest, oldest first).", aliases: ["status"])
+        commandName: "ls", abstract: "List jobs (the newest, oldest first).",
+        discussion: """
+            Columns: ID, STATE, QUEUE, SESSION (only when jobs of more than one session are \
+            shown), EXIT, DURATION, AGE, COMMAND, LABELS.
+
+            STATE adds what a job waits for: `queued (in 12s)` for a later run time, `queued \
+            (waiting for 2 jobs)` for --after dependencies not yet succeeded, `(stalled)` at a \
+            prompt, and the progress of a running job.
+
+            EXIT is the code `stint wait` exits with. A `*` marks a code Stint computed because \
+            the job did not exit by itself: 124 timeout, 125 cancelled, 128+N killed by signal \
+            N, 127 could not start, 1 lost.
+
+            When more jobs match than --limit, a last line says how many are left out.
+            """,
+        aliases: ["status"])
 
     @OptionGroup var global: GlobalOptions
 
@@ -17,11 +33,11 @@ struct List: ParsableCommand {
     @Option(name: .customLong("label"), help: ArgumentHelp("Only jobs with this label (repeatable).", valueName: "KEY=VALUE"))
     var labels: [String] = []
 
-    @Option(help: "Show at most this many jobs, the newest.")
+    @Option(parsing: .unconditional, help: "Show at most this many jobs, the newest.")
     var limit: Int = 100
 
     func run() throws {
-        guard limit >= 0 else { throw StintError(.usage, "--limit must not be negative") }
+        try ValueParsing.atLeast(limit, 0, flag: "--limit")
         var states: [JobState] = []
         for name in (state ?? "").split(separator: ",") {
             guard let parsed = JobState(rawValue: String(name)) else {
@@ -30,21 +46,47 @@ struct List: ParsableCommand {
             states.append(parsed)
         }
         _ = try ValueParsing.pairs(labels, flag: "--label")
-        let jobs = try CLIEnvironment.client.list(states: states, queue: queue, labels: labels, limit: limit)
-        Output(format: global.output).emit(jobs, ndjson: jobs) { render(jobs) }
+        let client = CLIEnvironment.client
+        // One more than asked for says whether any were left out.
+        var jobs = try client.list(states: states, queue: queue, labels: labels, limit: limit < Int.max ? limit + 1 : limit)
+        let leftOut = jobs.count > limit
+        if leftOut { jobs.removeFirst(jobs.count - limit) }
+        let total = leftOut ? total(client, states: states) : nil
+        var meta = ["count": jobs.count, "more": leftOut ? 1 : 0]
+        if let total { meta["total"] = total }
+        let output = Output(format: global.output)
+        output.emit(jobs, ndjson: jobs, meta: meta) { render(jobs) }
+        if leftOut {
+            let shown = "showing the newest \(jobs.count) of \(total.map(String.init) ?? "more") matching jobs"
+            output.note("stint: \(shown); --limit N shows more")
+        }
+    }
+
+    /// How many jobs match in all, when the daemon's counts can say: with no filter but
+    /// states, and no session scope (the counts are the whole store's). `nil` otherwise.
+    private func total(_ client: StintClient, states: [JobState]) -> Int? {
+        guard queue == nil, labels.isEmpty, CLIEnvironment.session == nil, CLIEnvironment.remote == nil,
+            let counts = try? client.daemonStatus().counts
+        else { return nil }
+        let wanted = states.isEmpty ? JobState.allCases : states
+        return wanted.reduce(0) { $0 + (counts[$1.rawValue] ?? 0) }
     }
 
     private func render(_ jobs: [JobView]) -> String {
         guard !jobs.isEmpty else { return "no jobs" }
         let palette = Palette.stdout
-        var table = Table(header: ["ID", "STATE", "QUEUE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"])
+        // A SESSION column only when it tells jobs apart.
+        let showSession = Set(jobs.map { $0.session ?? "" }).count > 1
+        var header = ["ID", "STATE", "QUEUE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"]
+        if showSession { header.insert("SESSION", at: 3) }
+        var table = Table(header: header)
         let width = terminalWidth()
         for job in jobs {
             let exit = job.waitCode.map { code in job.reason == .exited ? "\(code)" : "\(code)*" } ?? ""
             let labels = job.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             let command = job.command.replacingOccurrences(of: "\n", with: " ").truncated(to: max(20, width - 50 - labels.count))
             let state = JobText.stateLabel(job)
-            table.rows.append([
+            var row: [(text: String, styled: String)] = [
                 ("\(job.id)", "\(job.id)"),
                 (state, palette.state(state, job.state)),
                 (job.queue, palette.dim(job.queue)),
@@ -53,7 +95,9 @@ struct List: ParsableCommand {
                 (JobText.age(job.createdAt), palette.dim(JobText.age(job.createdAt))),
                 (command, command),
                 (labels, palette.dim(labels)),
-            ])
+            ]
+            if showSession { row.insert((job.session ?? "-", palette.dim(job.session ?? "-")), at: 3) }
+            table.rows.append(row)
         }
         return table.render(palette: palette, width: width)
     }
