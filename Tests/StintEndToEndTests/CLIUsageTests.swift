@@ -98,9 +98,13 @@ struct CLIUsageTests {
         let result = try stint.run("wait", String(id), "--until", "output:ready on", "--timeout", "20s", "-o", "ndjson")
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map { Data($0.utf8) }
-        let row = try #require(try JSONSerialization.jsonObject(with: try #require(lines.first)) as? [String: Any])
-        #expect(row["wait_reason"] as? String == "matched")
-        let meta = try #require((try JSONSerialization.jsonObject(with: try #require(lines.last)) as? [String: Any])?["_meta"] as? [String: Any])
+        #expect(lines.count == 2, "\(result.stdout)")
+        let first = try #require(lines.first)
+        let last = try #require(lines.last)
+        let row = try JSONSerialization.jsonObject(with: first) as? [String: Any]
+        #expect(row?["wait_reason"] as? String == "matched")
+        let object = try JSONSerialization.jsonObject(with: last) as? [String: Any]
+        let meta = try #require(object?["_meta"] as? [String: Any])
         #expect(meta["reason"] as? String == "matched")
         #expect((meta["match"] as? String)?.contains("ready on 8080") == true)
         #expect(meta["count"] as? Int == 1)

@@ -128,7 +128,8 @@ final class MCPStdioClient {
     }
 
     /// Responses (messages with an id and no method) read within `timeout` seconds,
-    /// until `count` of them came; notifications on the way are kept.
+    /// until `count` of them came or the server closed its output; notifications on the
+    /// way are kept.
     func responses(_ count: Int, timeout: Double) throws -> [[String: Any]] {
         let deadline = Date().addingTimeInterval(timeout)
         var found: [[String: Any]] = []
@@ -137,6 +138,8 @@ final class MCPStdioClient {
             do {
                 message = try read(until: deadline)
             } catch is ReadTimeout {
+                break
+            } catch let error as StintError where error.message.contains("closed its stdout") {
                 break
             }
             if message["method"] != nil {

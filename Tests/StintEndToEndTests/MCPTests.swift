@@ -211,9 +211,11 @@ struct MCPTests {
 
     // MARK: - The protocol held to: every request answered, cancellation, errors, initialize first
 
-    private static let initializeParams: [String: Any] = [
+    private static var initializeParams: [String: Any] {
+        [
         "protocolVersion": "2025-06-18", "capabilities": [String: Any](), "clientInfo": ["name": "stint-tests", "version": "1"],
-    ]
+        ]
+    }
 
     @Test("a client that writes its requests and closes stdin gets an answer to every one")
     func answersEverythingBeforeEOF() throws {
@@ -238,11 +240,24 @@ struct MCPTests {
     func cancelledWait() throws {
         let (stint, client) = try start()
         let id = try id(try client.call("start_job", ["command": "sleep 60"]))
+        // The server's sockets: stdio, the notification watch, and one per call to the daemon in progress.
+        let pid = client.process.processIdentifier
+        func sockets() -> Int {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return entries.filter {
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").hasPrefix("socket:")
+            }.count
+        }
+        #expect(try stint.eventually { sockets() >= 2 })
+        let idle = sockets()
         try client.sendMessage([
             "jsonrpc": "2.0", "id": 900, "method": "tools/call",
             "params": ["name": "wait_for_job", "arguments": ["id": id, "timeout": 300]],
         ])
+        #expect(try stint.eventually { sockets() == idle + 1 }, "the wait never reached the daemon")
         try client.sendMessage(["jsonrpc": "2.0", "method": "notifications/cancelled", "params": ["requestId": 900, "reason": "test"]])
+        // The wait ends: its connection to the daemon closes.
+        #expect(try stint.eventually { sockets() == idle }, "the cancelled wait still holds its connection")
         #expect(!(try client.call("list_jobs")).isError)
         client.closeInput()
         let started = Date()

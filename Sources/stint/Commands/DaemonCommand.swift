@@ -18,24 +18,24 @@ struct DaemonRun: ParsableCommand {
         discussion: "SIGTERM or SIGINT stop it gracefully; running jobs keep running and the next daemon re-attaches to them.")
 
     @Option(parsing: .unconditional, help: "How many jobs run at once (default: the number of cores).")
-    var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
+    var parallel: Int?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    @Option(parsing: .unconditional, help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
+    @Option(parsing: .unconditional, help: "Delete ended jobs and their logs this long after they ended; 0 keeps them.")
     var retention: String = "7d"
 
-    @Option(name: .customLong("notification-cap"), parsing: .unconditional, help: "Pending notifications kept per session; the oldest are dropped beyond (default 1000).")
+    @Option(name: .customLong("notification-cap"), parsing: .unconditional, help: "Pending notifications kept per session; the oldest are dropped beyond.")
     var notificationCap: Int = Session.defaultNotificationCap
 
-    @Option(parsing: .unconditional, help: "Attempts in all to deliver a notification to a webhook or command hook (default 3).")
+    @Option(parsing: .unconditional, help: "Attempts in all to deliver a notification to a webhook or command hook.")
     var deliveryAttempts: Int = DeliveryPolicy.defaultAttempts
 
-    @Option(parsing: .unconditional, help: "The first and the longest delay between delivery attempts; delays double (default 30s..5m).")
+    @Option(parsing: .unconditional, help: "The first and the longest delay between delivery attempts; delays double.")
     var deliveryBackoff: String = "30s..5m"
 
-    @Option(parsing: .unconditional, help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start (default 10s).")
+    @Option(parsing: .unconditional, help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start.")
     var shutdownBudget: String = "10s"
 
     @Option(
@@ -69,7 +69,7 @@ struct DaemonRun: ParsableCommand {
             throw StintError(.usage, "--listen takes HOST:PORT, not '\(listen)'", hint: "for example 127.0.0.1:7070 or [::1]:7070")
         }
         let arguments = [
-            daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention,
+            daemon, "--parallel", String(parallel ?? ProcessInfo.processInfo.activeProcessorCount), "--log-level", logLevel, "--retention", retention,
             "--notification-cap", String(notificationCap),
             "--delivery-attempts", String(deliveryAttempts), "--delivery-backoff", deliveryBackoff,
             "--shutdown-budget", shutdownBudget,
