@@ -11,7 +11,9 @@ struct StintMCPCommand: AsyncParsableCommand {
         abstract: "Serve Stint's job tools to an AI agent over MCP (stdio).",
         discussion: """
             Reads JSON-RPC from stdin and writes it to stdout, one message per line. Every call is \
-            scoped to one session: --session, else $STINT_SESSION, else one made up for this process.
+            scoped to one session: --session, else $STINT_SESSION, else one made up for this process. \
+            STINT_HOME, STINT_SOCKET, STINT_NO_AUTOSTART and STINT_TIMEOUT (default 30s) are read as \
+            by the stint CLI.
             """,
         version: StintVersion.current)
 

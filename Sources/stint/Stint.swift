@@ -22,14 +22,16 @@ struct Stint: ParsableCommand {
             subcommand. With STINT_URL and STINT_TOKEN the CLI talks to a daemon over TCP.
 
             Environment:
-              STINT_HOME          the state folder (default ${XDG_STATE_HOME:-~/.local/state}/stint)
+              STINT_HOME          the state folder
+                                  (default ${XDG_STATE_HOME:-~/.local/state}/stint)
               STINT_SOCKET        the API socket (default $STINT_HOME/stint.sock)
               STINT_SESSION       the session, as --session
-              STINT_URL           a daemon's http://HOST:PORT to talk to instead (never started by the CLI)
+              STINT_URL           http://HOST:PORT of a daemon to use instead
+                                  (the CLI never starts that one)
               STINT_TOKEN         the API token for STINT_URL
               STINT_NO_AUTOSTART  1: never start the daemon
-              STINT_TIMEOUT       how long connecting, and each silence of the daemon while it answers, \
-            may last before the command fails with exit 5 (default 30s)
+              STINT_TIMEOUT       the longest wait to connect, and for each part of
+                                  an answer; then exit 5 (default 30s)
               NO_COLOR            no colours in `ls`
 
             Waits (`wait`, `run`, `add --wait/--follow/--yield`, `stop`), `logs -f` and \

@@ -38,7 +38,7 @@ struct BatchRun: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Units LO to HI, both included (integers ≥ 0).", valueName: "LO-HI"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Units LO to HI, both included (integers ≥ 0).", valueName: "LO-HI"))
     var range: String?
 
     @Option(help: ArgumentHelp("Units from a comma-separated list.", valueName: "LIST"))
@@ -124,7 +124,10 @@ struct BatchRun: AsyncParsableCommand {
                 .usage, given.isEmpty ? "no units given" : "give the units one way only",
                 hint: "use one of --range LO-HI, --ids LIST, --from FILE")
         }
-        if let range { return (try BatchUnits.range(range), "range \(range)") }
+        if let range {
+            try ValueParsing.notNegative(range, flag: "--range")
+            return (try BatchUnits.range(range), "range \(range)")
+        }
         if let ids { return (try BatchUnits.ids(ids), "ids \(ids)") }
         let path = file!
         let text: String

@@ -52,7 +52,8 @@ struct List: ParsableCommand {
         let leftOut = jobs.count > limit
         if leftOut { jobs.removeFirst(jobs.count - limit) }
         let total = leftOut ? total(client, states: states) : nil
-        var meta = ["count": jobs.count, "more": leftOut ? 1 : 0]
+        var meta = ["count": jobs.count]
+        if leftOut { meta["more"] = 1 }
         if let total { meta["total"] = total }
         let output = Output(format: global.output)
         output.emit(jobs, ndjson: jobs, meta: meta) { render(jobs) }
