@@ -71,13 +71,31 @@ public struct StintClient: Sendable {
         states: [JobState] = [], session: String? = nil, queue: String? = nil, labels: [String] = [],
         limit: Int? = nil
     ) throws -> [JobView] {
+        try listCounting(states: states, session: session, queue: queue, labels: labels, limit: limit).jobs
+    }
+
+    /// Jobs matching the filters (the newest `limit`), and how many match in all (`nil`
+    /// from a daemon that does not say).
+    public func listCounting(
+        states: [JobState] = [], session: String? = nil, queue: String? = nil, labels: [String] = [],
+        limit: Int? = nil
+    ) throws -> (jobs: [JobView], total: Int?) {
         var query: [(String, String)] = []
         if !states.isEmpty { query.append(("state", states.map(\.rawValue).joined(separator: ","))) }
         if let session { query.append(("session", session)) }
         if let queue { query.append(("queue", queue)) }
         for label in labels { query.append(("label", label)) }
         if let limit { query.append(("limit", String(limit))) }
-        return try call("GET", "/v1/jobs" + Self.queryString(query), Empty?.none, as: [JobView].self)
+        query.append(("total", "1"))
+        var total: Int?
+        do {
+            let jobs = try perform(
+                "GET", "/v1/jobs" + Self.queryString(query), Empty?.none, as: [JobView].self,
+                onHead: { total = $0.headers["stint-total"].flatMap(Int.init) })
+            return (jobs, total)
+        } catch let error as HTTPConnection.ConnectError {
+            throw unavailable(error)
+        }
     }
 
     /// Every queue with its counts, breaker and preflight.
@@ -410,12 +428,12 @@ public struct StintClient: Sendable {
     /// ``call(_:_:_:as:autostart:)``, throwing ``HTTPConnection/ConnectError`` as it is.
     private func perform<Body: Encodable, Result: Codable & Sendable>(
         _ method: String, _ path: String, _ body: Body?, as type: Result.Type, autostart: Bool = true,
-        longPoll: Bool = false
+        longPoll: Bool = false, onHead: (HTTPConnection.Head) -> Void = { _ in }
     ) throws -> Result {
         let connection = try connection(autostart: autostart, longPoll: longPoll)
         let payload = try body.map { try StintJSON.encoder().encode($0) }
         var received = Data()
-        _ = try connection.exchange(method: method, path: path, body: payload) { received.append($0) }
+        _ = try connection.exchange(method: method, path: path, body: payload, onHead: onHead) { received.append($0) }
         let decoder = StintJSON.decoder()
         if let envelope = try? decoder.decode(Envelope<Result>.self, from: received), envelope.status == "ok",
             let data = envelope.data

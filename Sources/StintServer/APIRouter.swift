@@ -44,7 +44,16 @@ struct APIRouter {
             }
         }
         router.get("/v1/jobs") { request, context in
-            try await json { try await engine.list(try filter(request.uri.queryParameters), scope: context.session) }
+            var response = try await json {
+                try await engine.list(try filter(request.uri.queryParameters), scope: context.session)
+            }
+            // `total=1`: also say how many match in all, for a client that shows only the newest.
+            if request.uri.queryParameters.get("total") == "1", let filter = try? filter(request.uri.queryParameters),
+                let total = try? await engine.count(filter, scope: context.session)
+            {
+                response.headers[ListHeaders.total] = String(total)
+            }
+            return response
         }
         router.get("/v1/jobs/:id") { _, context in
             try await json { try await engine.show(try id(context), scope: context.session) }
@@ -433,4 +442,10 @@ enum LogFollowHeaders {
     static let position = HTTPFields.Element.Name("Stint-Log-Position")!
     /// How many bytes of the body come first from `tail=` (the last lines), before the stream.
     static let prefix = HTTPFields.Element.Name("Stint-Log-Prefix")!
+}
+
+/// The headers of a job listing (`GET /v1/jobs?total=1`).
+enum ListHeaders {
+    /// How many jobs match the filters in all, the limit aside.
+    static let total = HTTPFields.Element.Name("Stint-Total")!
 }

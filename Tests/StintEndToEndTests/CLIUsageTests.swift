@@ -86,6 +86,12 @@ struct CLIUsageTests {
         let meta = try #require(ndjson.stdout.split(separator: "\n").last)
         #expect(meta.contains("\"total\":4"), "\(meta)")
         #expect(try stint.run("ls", "--limit", "4").stderr.isEmpty)
+        // The total follows the filters and the session scope.
+        _ = try stint.add("--hold", "--session", "other", "--", "true")
+        let scoped = try stint.run("ls", "--limit", "1", "--session", "other")
+        #expect(scoped.stderr.contains("showing the newest 1 of 2"), "\(scoped.stderr)")
+        let filtered = try stint.run("ls", "--limit", "1", "--state", "held")
+        #expect(filtered.stderr.contains("showing the newest 1 of 4"), "\(filtered.stderr)")
 
         let help = try stint.run("ls", "--help")
         #expect(help.stdout.contains("A `*` marks a code Stint computed"), "\(help.stdout)")

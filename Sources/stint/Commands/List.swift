@@ -47,11 +47,12 @@ struct List: ParsableCommand {
         }
         _ = try ValueParsing.pairs(labels, flag: "--label")
         let client = CLIEnvironment.client
-        // One more than asked for says whether any were left out.
-        var jobs = try client.list(states: states, queue: queue, labels: labels, limit: limit < Int.max ? limit + 1 : limit)
+        // One more than asked for says whether any were left out, even from a daemon that gives no total.
+        var (jobs, total) = try client.listCounting(
+            states: states, queue: queue, labels: labels, limit: limit < Int.max ? limit + 1 : limit)
         let leftOut = jobs.count > limit
         if leftOut { jobs.removeFirst(jobs.count - limit) }
-        let total = leftOut ? total(client, states: states) : nil
+        if !leftOut { total = nil }
         var meta = ["count": jobs.count]
         if leftOut { meta["more"] = 1 }
         if let total { meta["total"] = total }
@@ -61,16 +62,6 @@ struct List: ParsableCommand {
             let shown = "showing the newest \(jobs.count) of \(total.map(String.init) ?? "more") matching jobs"
             output.note("stint: \(shown); --limit N shows more")
         }
-    }
-
-    /// How many jobs match in all, when the daemon's counts can say: with no filter but
-    /// states, and no session scope (the counts are the whole store's). `nil` otherwise.
-    private func total(_ client: StintClient, states: [JobState]) -> Int? {
-        guard queue == nil, labels.isEmpty, CLIEnvironment.session == nil, CLIEnvironment.remote == nil,
-            let counts = try? client.daemonStatus().counts
-        else { return nil }
-        let wanted = states.isEmpty ? JobState.allCases : states
-        return wanted.reduce(0) { $0 + (counts[$1.rawValue] ?? 0) }
     }
 
     private func render(_ jobs: [JobView]) -> String {
