@@ -66,17 +66,17 @@ actor ServingTransport: Transport {
             try await inner.send(data)
             return
         }
-        defer { finishIfDrained() }
+        // Answered, or past answering (stdout is gone): either way nothing is left to wait for.
+        defer {
+            for response in responses { outstanding.remove(response.key) }
+            finishIfDrained()
+        }
         if responses.allSatisfy({ cancelled.contains($0.key) }) {
-            for response in responses {
-                cancelled.remove(response.key)
-                outstanding.remove(response.key)
-            }
+            for response in responses { cancelled.remove(response.key) }
             return
         }
         try await inner.send(data)
         for response in responses {
-            outstanding.remove(response.key)
             if case .initializing(let key) = phase, key == response.key {
                 await concludeInitialize(succeeded: !response.isError)
             }
