@@ -81,7 +81,14 @@ enum Main {
             guard Stint.exitCode(for: error).rawValue != 0, !(error is CleanExit), !(error is ExitCode) else {
                 Stint.exit(withError: error)
             }
-            let message = Stint.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+            var message = Stint.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+            // ArgumentParser reads `-5` as an option: say what it is, a negative value.
+            let beforeTerminator = arguments.prefix { $0 != "--" }
+            if let index = beforeTerminator.firstIndex(where: { $0.count > 1 && $0.hasPrefix("-") && ($0.dropFirst().first?.isNumber ?? false) }) {
+                let value = arguments[index]
+                let previous = index > 0 ? arguments[index - 1] : ""
+                message = previous.hasPrefix("-") ? "\(previous) must not be negative: \(value)" : "values must not be negative: \(value)"
+            }
             let command = arguments.first { !$0.hasPrefix("-") }.flatMap { name in
                 Stint.configuration.subcommands.first { $0._commandName == name || $0.configuration.aliases.contains(name) }
                     .map { _ in name }

@@ -28,6 +28,11 @@ struct CLIUsageTests {
             (["notifications", "--after", "-1"], "--after must not be negative: -1"),
             (["queue", "set", "q", "--concurrency", "-2"], "--concurrency must not be negative: -2"),
             (["queue", "set", "q", "--breaker-pause", "-1m"], "--breaker-pause must not be negative: -1m"),
+            (["batch", "--range", "-1-5", "--", "true", "{}"], "--range must not be negative: -1-5"),
+            (["kill", "-s", "-9", "1"], "--signal must not be negative: -9"),
+            (["events", "--job", "-1"], "job ids must not be negative: -1"),
+            (["wait", "-1"], "values must not be negative: -1"),
+            (["progress", "-5/10", "--job", "1"], "values must not be negative: -5/10"),
         ]
         for (arguments, message) in cases {
             let result = try stint.run(arguments)

@@ -167,7 +167,7 @@ struct Events: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Only events of this job.")
+    @Option(parsing: .unconditional, help: "Only events of this job.")
     var job: String?
 
     @Option(help: "Only events of this queue.")

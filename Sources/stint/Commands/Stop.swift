@@ -49,7 +49,7 @@ struct Kill: ParsableCommand {
     @Argument(help: "The job id.")
     var id: String
 
-    @Option(name: .shortAndLong, help: "The signal: a number or a name such as TERM, INT, HUP, KILL, USR1.")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "The signal: a number or a name such as TERM, INT, HUP, KILL, USR1.")
     var signal: String = "TERM"
 
     func run() throws {

@@ -116,6 +116,7 @@ enum ValueParsing {
         var result: [Int64] = []
         for text in texts {
             for part in text.split(separator: ",") {
+                if part.hasPrefix("-") { throw StintError(.usage, "job ids must not be negative: \(part)") }
                 guard let id = Int64(part), id > 0 else {
                     throw StintError(.usage, "not a job id: '\(part)'", hint: "job ids are positive integers, as `stint ls` shows")
                 }
@@ -158,6 +159,7 @@ enum ValueParsing {
     }
 
     static func signal(_ text: String) throws(StintError) -> Int32 {
+        try notNegative(text, flag: "--signal")
         if let number = Int32(text), number > 0, number < 65 { return number }
         let names: [String: Int32] = [
             "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "KILL": SIGKILL, "USR1": SIGUSR1, "USR2": SIGUSR2,
