@@ -82,9 +82,11 @@ enum Main {
                 Stint.exit(withError: error)
             }
             var message = Stint.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
-            // ArgumentParser reads `-5` as an option: say what it is, a negative value.
+            // ArgumentParser reads `-5` as an option: say what it is, a negative value. (Not
+            // for commands that run a command: there `-1` is likely its argument, before a missing `--`.)
             let beforeTerminator = arguments.prefix { $0 != "--" }
-            if let index = beforeTerminator.firstIndex(where: { $0.count > 1 && $0.hasPrefix("-") && ($0.dropFirst().first?.isNumber ?? false) }) {
+            let runsCommand = ["add", "run", "batch", "critical"].contains(arguments.first ?? "")
+            if !runsCommand, let index = beforeTerminator.firstIndex(where: { $0.count > 1 && $0.hasPrefix("-") && ($0.dropFirst().first?.isNumber ?? false) }) {
                 let value = arguments[index]
                 let previous = index > 0 ? arguments[index - 1] : ""
                 message = previous.hasPrefix("-") ? "\(previous) must not be negative: \(value)" : "values must not be negative: \(value)"
