@@ -33,6 +33,24 @@ public struct StintClient: Sendable {
     /// Talk to this daemon over TCP instead of the local socket, never starting one.
     /// Default: `nil`, the local socket.
     public var remote: Remote?
+    /// Seconds connecting to the daemon may take, and the longest the daemon may stay
+    /// silent while it answers (before its first byte, and between later ones); then the
+    /// call fails with `E_UNAVAILABLE`. Default ``defaultTimeout`` (`STINT_TIMEOUT` in the CLI).
+    ///
+    /// Long polls (``wait(_:any:timeout:until:)``, a followed ``log(_:attempt:head:tail:follow:deadline:sink:)``,
+    /// ``watchNotifications(session:after:sink:)``) are silent on purpose: after each such
+    /// silence they ask the daemon for its status on a second connection, under the same
+    /// deadlines, and wait on while it answers.
+    public var timeout: Double = Self.defaultTimeout
+    /// Ends the calls in progress from another thread (they throw ``RequestCancelled``);
+    /// `nil`: calls cannot be cancelled. Default `nil`.
+    public var cancellation: RequestCancellation?
+    /// Whether auto-start is off because the user said so (`STINT_NO_AUTOSTART=1`), so
+    /// that "no daemon" errors name the variable only then. Default `false`.
+    public var autostartDisabledByUser = false
+
+    /// The default of ``timeout``: 30 s.
+    public static let defaultTimeout: Double = 30
 
     /// Creates a client.
     public init(paths: StintPaths, autostartExecutable: String?, session: String? = nil) {
@@ -53,13 +71,31 @@ public struct StintClient: Sendable {
         states: [JobState] = [], session: String? = nil, queue: String? = nil, labels: [String] = [],
         limit: Int? = nil
     ) throws -> [JobView] {
+        try listCounting(states: states, session: session, queue: queue, labels: labels, limit: limit).jobs
+    }
+
+    /// Jobs matching the filters (the newest `limit`), and how many match in all (`nil`
+    /// from a daemon that does not say).
+    public func listCounting(
+        states: [JobState] = [], session: String? = nil, queue: String? = nil, labels: [String] = [],
+        limit: Int? = nil
+    ) throws -> (jobs: [JobView], total: Int?) {
         var query: [(String, String)] = []
         if !states.isEmpty { query.append(("state", states.map(\.rawValue).joined(separator: ","))) }
         if let session { query.append(("session", session)) }
         if let queue { query.append(("queue", queue)) }
         for label in labels { query.append(("label", label)) }
         if let limit { query.append(("limit", String(limit))) }
-        return try call("GET", "/v1/jobs" + Self.queryString(query), Empty?.none, as: [JobView].self)
+        query.append(("total", "1"))
+        var total: Int?
+        do {
+            let jobs = try perform(
+                "GET", "/v1/jobs" + Self.queryString(query), Empty?.none, as: [JobView].self,
+                onHead: { total = $0.headers["stint-total"].flatMap(Int.init) })
+            return (jobs, total)
+        } catch let error as HTTPConnection.ConnectError {
+            throw unavailable(error)
+        }
     }
 
     /// Every queue with its counts, breaker and preflight.
@@ -90,28 +126,45 @@ public struct StintClient: Sendable {
     /// Blocks until the jobs end (one, with `any`) or `timeout` seconds pass.
     ///
     /// Survives a daemon restart: when the daemon goes away mid-wait, the client
-    /// reconnects (starting it again when auto-start is on) and waits on.
+    /// reconnects (starting it again when auto-start is on) and waits on, for up to 30 s
+    /// of absence. `timeout` counts from this call, the time spent reconnecting included;
+    /// a daemon still away when it runs out is `E_UNAVAILABLE`. A daemon that is there but
+    /// does not answer within ``timeout`` (stopped, wedged) is `E_UNAVAILABLE` at once.
     public func wait(_ ids: [Int64], any: Bool, timeout: Double?, until: WaitUntil? = nil) throws -> WaitResponse {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         var reconnectUntil: Date?
         while true {
             let remaining = deadline.map { max(0, $0.timeIntervalSinceNow) }
             do {
-                let response = try call(
+                let response = try perform(
                     "POST", "/v1/wait", WaitRequest(ids: ids, any: any, timeout: remaining, until: until),
-                    as: WaitResponse.self)
+                    as: WaitResponse.self, longPoll: true)
                 if response.done || (deadline.map { $0.timeIntervalSinceNow <= 0 } ?? false) { return response }
                 reconnectUntil = nil
+            } catch let error as HTTPConnection.ConnectError {
+                if case .timedOut = error { throw unavailable(error) }
+                try pauseBeforeReconnecting(&reconnectUntil, deadline: deadline, error: unavailable(error))
             } catch let error as StintError where error.code == .unavailable {
                 // The daemon stopped or died while we waited: the job goes on under its
-                // shim, and the next daemon knows its outcome. Give it 30 s to come back.
-                let limit = reconnectUntil ?? Date().addingTimeInterval(30)
-                reconnectUntil = limit
-                guard Date() < limit else { throw error }
-                usleep(100_000)
+                // shim, and the next daemon knows its outcome.
+                try pauseBeforeReconnecting(&reconnectUntil, deadline: deadline, error: error)
             }
         }
     }
+
+    /// Waits a moment before a long poll reconnects to a daemon that went away; throws
+    /// `error` once it has been away 30 s, or `deadline` has passed.
+    private func pauseBeforeReconnecting(_ limit: inout Date?, deadline: Date?, error: StintError) throws {
+        let until = limit ?? Date().addingTimeInterval(Self.reconnectWindow)
+        limit = until
+        let end = min(until, deadline ?? .distantFuture)
+        guard Date() < end else { throw error }
+        if cancellation?.isCancelled == true { throw RequestCancelled() }
+        usleep(UInt32(min(0.1, end.timeIntervalSinceNow) * 1_000_000))
+    }
+
+    /// How long a long poll keeps reconnecting to a daemon that went away: 30 s.
+    static let reconnectWindow: Double = 30
 
     /// Cancels jobs; running ones get SIGTERM, then SIGKILL after `grace` seconds.
     public func stop(_ ids: [Int64], grace: Double?) throws -> [IDResult] {
@@ -167,28 +220,73 @@ public struct StintClient: Sendable {
 
     /// Streams a job's log to `sink`: all of it, its first or last lines, or following
     /// it until the job ends. With a `deadline`, throws ``DeadlineReached`` when it passes.
+    ///
+    /// A follow survives a daemon restart as ``wait(_:any:timeout:until:)`` does: it
+    /// reconnects and goes on from the byte after the last one it passed on.
     public func log(
         _ id: Int64, attempt: Int? = nil, head: Int? = nil, tail: Int? = nil, follow: Bool = false,
         deadline: Date? = nil, sink: (Data) throws -> Void
     ) throws {
-        var query: [(String, String)] = []
-        if let attempt { query.append(("attempt", String(attempt))) }
-        if let head { query.append(("head", String(head))) }
-        if let tail { query.append(("tail", String(tail))) }
-        if follow { query.append(("follow", "1")) }
-        var connection = try connection(autostart: true)
-        connection.deadline = deadline
-        var errorBody = Data()
-        var isError = false
-        do {
-            _ = try connection.exchange(
-                method: "GET", path: "/v1/jobs/\(id)/log" + Self.queryString(query), body: nil,
-                onHead: { head in isError = head.status >= 400 },
-                onBody: { data in if isError { errorBody.append(data) } else { try sink(data) } })
-        } catch let error as HTTPConnection.ConnectError {
-            throw unavailable(error)
+        var attempt = attempt
+        var tail = tail
+        // The stream position to resume from, once the daemon said where its stream starts.
+        var resumeFrom: Int64?
+        var reconnectUntil: Date?
+        while true {
+            var query: [(String, String)] = []
+            if let attempt { query.append(("attempt", String(attempt))) }
+            if let head { query.append(("head", String(head))) }
+            if let tail { query.append(("tail", String(tail))) }
+            if follow { query.append(("follow", "1")) }
+            if let resumeFrom { query.append(("from", String(resumeFrom))) }
+            var connection = try connection(autostart: true, longPoll: follow)
+            connection.deadline = deadline
+            var errorBody = Data()
+            var isError = false
+            var start: Int64?
+            var prefix: Int64 = 0
+            var received: Int64 = 0
+            do {
+                _ = try connection.exchange(
+                    method: "GET", path: "/v1/jobs/\(id)/log" + Self.queryString(query), body: nil,
+                    onHead: { head in
+                        isError = head.status >= 400
+                        if let number = head.headers["stint-log-attempt"].flatMap(Int.init) { attempt = number }
+                        start = head.headers["stint-log-position"].flatMap(Int64.init)
+                        prefix = head.headers["stint-log-prefix"].flatMap(Int64.init) ?? 0
+                        if let start { resumeFrom = start }
+                    },
+                    onBody: { data in
+                        if isError {
+                            errorBody.append(data)
+                            return
+                        }
+                        try sink(data)
+                        received += Int64(data.count)
+                        if let start { resumeFrom = start + max(0, received - prefix) }
+                    })
+                if isError { throw Self.error(from: errorBody) }
+                // A follow also ends when the daemon stops: then the job goes on, and so do we.
+                guard follow, !(try jobHasEnded(id)) else { return }
+                reconnectUntil = nil
+            } catch let error as HTTPConnection.ConnectError {
+                guard follow, resumeFrom != nil else { throw unavailable(error) }
+                if case .timedOut = error { throw unavailable(error) }
+                try pauseBeforeReconnecting(&reconnectUntil, deadline: deadline, error: unavailable(error))
+            } catch let error as StintError where error.code == .unavailable && follow && resumeFrom != nil {
+                try pauseBeforeReconnecting(&reconnectUntil, deadline: deadline, error: error)
+            }
+            tail = nil
         }
-        if isError { throw Self.error(from: errorBody) }
+    }
+
+    /// Whether the job has ended; `false` when the daemon cannot say (it is away).
+    private func jobHasEnded(_ id: Int64) throws -> Bool {
+        do {
+            return try show(id).state.isTerminal
+        } catch let error as StintError where error.code == .unavailable {
+            return false
+        }
     }
 
     // MARK: - Progress and checkpoints
@@ -252,7 +350,7 @@ public struct StintClient: Sendable {
         var query: [(String, String)] = [("watch", "1")]
         if let session { query.append(("session", session)) }
         if after > 0 { query.append(("after", String(after))) }
-        let connection = try connection(autostart: true)
+        let connection = try connection(autostart: true, longPoll: true)
         var buffer = Data()
         var errorBody = Data()
         var isError = false
@@ -320,14 +418,22 @@ public struct StintClient: Sendable {
     public func call<Body: Encodable, Result: Codable & Sendable>(
         _ method: String, _ path: String, _ body: Body?, as type: Result.Type, autostart: Bool = true
     ) throws -> Result {
-        let connection = try connection(autostart: autostart)
-        let payload = try body.map { try StintJSON.encoder().encode($0) }
-        var received = Data()
         do {
-            _ = try connection.exchange(method: method, path: path, body: payload) { received.append($0) }
+            return try perform(method, path, body, as: type, autostart: autostart)
         } catch let error as HTTPConnection.ConnectError {
             throw unavailable(error)
         }
+    }
+
+    /// ``call(_:_:_:as:autostart:)``, throwing ``HTTPConnection/ConnectError`` as it is.
+    private func perform<Body: Encodable, Result: Codable & Sendable>(
+        _ method: String, _ path: String, _ body: Body?, as type: Result.Type, autostart: Bool = true,
+        longPoll: Bool = false, onHead: (HTTPConnection.Head) -> Void = { _ in }
+    ) throws -> Result {
+        let connection = try connection(autostart: autostart, longPoll: longPoll)
+        let payload = try body.map { try StintJSON.encoder().encode($0) }
+        var received = Data()
+        _ = try connection.exchange(method: method, path: path, body: payload, onHead: onHead) { received.append($0) }
         let decoder = StintJSON.decoder()
         if let envelope = try? decoder.decode(Envelope<Result>.self, from: received), envelope.status == "ok",
             let data = envelope.data
@@ -337,6 +443,14 @@ public struct StintClient: Sendable {
         throw Self.error(from: received)
     }
 
+    /// Asks the daemon for its status on a connection of its own; returns if it answers
+    /// at all (any status), throws ``HTTPConnection/ConnectError`` if not.
+    private func checkAlive() throws {
+        var probe = try connection(autostart: false, longPoll: false)
+        probe.deadline = nil
+        _ = try probe.exchange(method: "GET", path: "/v1/daemon", body: nil) { _ in }
+    }
+
     private static func error(from body: Data) -> StintError {
         if let envelope = try? StintJSON.decoder().decode(Envelope<Empty>.self, from: body), let error = envelope.error {
             return error
@@ -344,7 +458,7 @@ public struct StintClient: Sendable {
         return StintError(.internal, "unexpected answer from the daemon: \(String(decoding: body.prefix(200), as: UTF8.self))")
     }
 
-    private func connection(autostart: Bool) throws -> HTTPConnection {
+    private func connection(autostart: Bool, longPoll: Bool = false) throws -> HTTPConnection {
         var connection: HTTPConnection
         if let remote {
             connection = HTTPConnection(target: .tcp(try HostPort.parse(url: remote.url)))
@@ -361,21 +475,35 @@ public struct StintClient: Sendable {
             }
         }
         if let session { connection.headers[Session.header] = session }
+        connection.timeout = timeout
+        connection.cancellation = cancellation
+        if longPoll { connection.whileSilent = { [self] in try checkAlive() } }
         return connection
     }
 
     private func unavailable(_ error: HTTPConnection.ConnectError) -> StintError {
         switch error {
+        case .timedOut(let message):
+            let place = remote?.url ?? paths.socket
+            return StintError(
+                .unavailable, "the stint daemon at \(place) is not responding: \(message)",
+                hint: "it may be stopped (SIGSTOP) or overloaded\(remote == nil ? "; see \(paths.daemonLog)" : ""). "
+                    + "STINT_TIMEOUT sets how long to wait (now \(DurationText.short(timeout)))")
         case .nobodyListening(let message), .failed(let message):
             if let remote {
                 return StintError(
                     .unavailable, "cannot reach the stint daemon at \(remote.url): \(message)",
                     hint: "is `stint daemon --listen` running there? STINT_URL never starts a daemon")
             }
-            return StintError(
-                .unavailable, "cannot reach the stint daemon at \(paths.socket): \(message)",
-                hint: autostartExecutable == nil
-                    ? "start it with `stint daemon` (STINT_NO_AUTOSTART is set)" : "see \(paths.daemonLog)")
+            let hint: String
+            if autostartExecutable != nil {
+                hint = "see \(paths.daemonLog)"
+            } else if autostartDisabledByUser {
+                hint = "start it with `stint daemon`; STINT_NO_AUTOSTART=1 keeps the CLI from starting it"
+            } else {
+                hint = "start it with `stint daemon`"
+            }
+            return StintError(.unavailable, "cannot reach the stint daemon at \(paths.socket): \(message)", hint: hint)
         }
     }
 

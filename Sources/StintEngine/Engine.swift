@@ -391,6 +391,16 @@ public actor Engine {
         return try await store.list(filter).map { view($0, withAttempts: false) }
     }
 
+    /// How many jobs match `filter`, its limit aside, scoped as ``list(_:scope:)``.
+    public func count(_ filter: JobFilter, scope: String? = nil) async throws -> Int {
+        var filter = filter
+        if let scope {
+            if let session = filter.session, session != scope { return 0 }
+            filter.session = scope
+        }
+        return try await store.count(filter)
+    }
+
     /// What the log of a job's attempt needs: where it is, its cap, and whether it ended.
     public func logSource(_ id: Int64, attempt: Int?, scope: String? = nil) async throws -> LogSource {
         let job = try await visibleJob(id, scope: scope)

@@ -45,19 +45,21 @@ struct JobTools: Sendable {
         let description = try arguments.string("description").flatMap { $0.isEmpty ? nil : $0 }
         let timeout = try arguments.duration("timeout")
         if let timeout, timeout <= 0 { throw arguments.mistake("timeout", "must be above 0") }
+        let stallAfter = try arguments.duration("stall_after")
+        if let stallAfter, stallAfter < 0 { throw arguments.mistake("stall_after", "must not be negative") }
         let yield = try waitSeconds(arguments, "yield_seconds", default: 0)
         let spec = JobSpec(
             shell: command, cwd: cwd, env: environment, labels: description.map { ["description": $0] } ?? [:],
-            session: session, timeout: timeout, queue: try arguments.string("queue"))
+            session: session, timeout: timeout, queue: try arguments.string("queue"), stallAfter: stallAfter)
         try spec.validate()
         let client = client
-        let id = try await calls.run { try client.add([spec]) }.ids[0]
+        let id = try await calls.run(client) { client in try client.add([spec]) }.ids[0]
         guard yield > 0 else {
-            var reply = Reply.Job(try await calls.run { try client.show(id) })
+            var reply = Reply.Job(try await calls.run(client) { client in try client.show(id) })
             reply.note = "started; wait_for_job waits for it, or carry on: you will be notified when it ends"
             return reply
         }
-        let waited = try await calls.run { try client.wait([id], any: false, timeout: yield) }
+        let waited = try await calls.run(client) { client in try client.wait([id], any: false, timeout: yield) }
         guard let job = waited.jobs.first else { throw StintError.jobNotFound(id) }
         var reply = try await report(job)
         if waited.done {
@@ -71,7 +73,7 @@ struct JobTools: Sendable {
     private func jobStatus(_ arguments: ToolArguments) async throws -> Reply.Job {
         let id = try arguments.jobID()
         let client = client
-        return try await report(try await calls.run { try client.show(id) })
+        return try await report(try await calls.run(client) { client in try client.show(id) })
     }
 
     private func jobOutput(_ arguments: ToolArguments) async throws -> Reply.Output {
@@ -105,7 +107,7 @@ struct JobTools: Sendable {
             (selection, label) = (.tail(tail), "tail \(tail)")
         }
         let client = client
-        let job = try await calls.run { try client.show(id) }
+        let job = try await calls.run(client) { client in try client.show(id) }
         let excerpt = try await excerpt(id, selection, filter: filter)
         var note: String?
         if excerpt.truncated {
@@ -128,7 +130,7 @@ struct JobTools: Sendable {
         }
         let timeout = try waitSeconds(arguments, "timeout", default: ToolCatalog.defaultWaitSeconds)
         let client = client
-        let waited = try await calls.run { try client.wait([id], any: false, timeout: timeout, until: until) }
+        let waited = try await calls.run(client) { client in try client.wait([id], any: false, timeout: timeout, until: until) }
         guard let job = waited.jobs.first else { throw StintError.jobNotFound(id) }
         var reply = try await report(job)
         reply.waitReason = waited.reason ?? (waited.done ? nil : .waitTimeout)
@@ -144,12 +146,12 @@ struct JobTools: Sendable {
         let grace = try arguments.duration("grace")
         if let grace, grace < 0 { throw arguments.mistake("grace", "must not be negative") }
         let client = client
-        let results = try await calls.run { try client.stop([id], grace: grace) }
+        let results = try await calls.run(client) { client in try client.stop([id], grace: grace) }
         if let error = results.first?.error { throw error }
         // The stop is under way; wait for its end (SIGKILL comes after the grace) so the
         // answer says cancelled rather than still running.
         let bound = (grace ?? 10) + 5
-        let waited = try await calls.run { try client.wait([id], any: false, timeout: bound) }
+        let waited = try await calls.run(client) { client in try client.wait([id], any: false, timeout: bound) }
         guard let job = waited.jobs.first else { throw StintError.jobNotFound(id) }
         var reply = try await report(job)
         if !waited.done { reply.note = "the stop was asked for; the job has not ended yet" }
@@ -166,7 +168,7 @@ struct JobTools: Sendable {
         }
         let limit = Int(try arguments.integer("limit", in: 1...Int64(ToolCatalog.listLimits.max)) ?? Int64(ToolCatalog.listLimits.default))
         let (client, session, wanted) = (client, session, states)
-        let jobs = try await calls.run { try client.list(states: wanted, session: session, limit: limit) }
+        let jobs = try await calls.run(client) { client in try client.list(states: wanted, session: session, limit: limit) }
         return Reply.Jobs(session: session, jobs: jobs.map(Reply.JobLine.init), limit: limit)
     }
 
@@ -177,10 +179,10 @@ struct JobTools: Sendable {
         switch (ids, all) {
         case (let ids?, false):
             guard !ids.isEmpty else { throw arguments.mistake("ids", "is empty") }
-            let answer = try await calls.run { try client.ack(ids) }
+            let answer = try await calls.run(client) { client in try client.ack(ids) }
             return Reply.Acked(acked: answer.acked, unknown: answer.unknown)
         case (nil, true):
-            return try await calls.run {
+            return try await calls.run(client) { client in
                 var acked: [Int64] = []
                 var after: Int64 = 0
                 while true {
@@ -202,7 +204,7 @@ struct JobTools: Sendable {
     func pending() async -> Reply.Pending? {
         let client = client
         let shown = 20
-        guard let list = try? await calls.run({ try client.notifications(limit: 1000) }), !list.notifications.isEmpty || list.dropped > 0 else {
+        guard let list = try? await calls.run(client, { client in try client.notifications(limit: 1000) }), !list.notifications.isEmpty || list.dropped > 0 else {
             return nil
         }
         return Reply.Pending(
@@ -234,7 +236,7 @@ struct JobTools: Sendable {
         default: break
         }
         let (client, daemonHead, daemonTail) = (client, head, tail)
-        return try await calls.run {
+        return try await calls.run(client) { client in
             var window = OutputWindow(selection, filter: filter, maxBytes: maxBytes)
             do {
                 try client.log(id, head: daemonHead, tail: daemonTail) { data in

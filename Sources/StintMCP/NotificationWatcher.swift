@@ -22,7 +22,9 @@ actor NotificationWatcher {
 
     /// Creates a watcher for `client`'s session; ``start()`` starts it.
     init(client: StintClient) {
-        self.client = StintClient(paths: client.paths, autostartExecutable: nil, session: client.session)
+        var watching = client
+        watching.autostartExecutable = nil
+        self.client = watching
         (notifications, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 

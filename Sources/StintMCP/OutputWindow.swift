@@ -92,16 +92,17 @@ struct OutputWindow {
         if case .range(let offset, let length) = selection {
             var data = rangeBytes
             let endOfLog = Int64(data.count) < length
-            var lines = lineCount(data)
             if let filter {
                 let matching = split(data).filter { Self.matches(filter, $0) }
                 data = Self.join(matching, trailingNewline: !matching.isEmpty)
-                lines = matching.count
             }
-            let (text, truncated) = cut(data, keepEnd: false)
+            let (text, kept, truncated) = cut(data, keepEnd: false, maxLines: Self.maxLines)
+            // Unfiltered, the next range starts right after the bytes returned; filtered, after
+            // the bytes read (the cut then dropped matching lines: `truncated` says so).
+            let consumed = filter == nil && truncated ? Int64(kept) : Int64(rangeBytes.count)
             return Excerpt(
-                text: text, lines: truncated ? lineCount(Data(text.utf8)) : lines, truncated: truncated,
-                nextOffset: offset + Int64(rangeBytes.count), endOfLog: endOfLog)
+                text: text, lines: lineCount(Data(text.utf8)), truncated: truncated,
+                nextOffset: offset + consumed, endOfLog: endOfLog && !(filter == nil && truncated))
         }
         if !partial.isEmpty, !isComplete {
             take(partial)
@@ -111,7 +112,7 @@ struct OutputWindow {
         let isTail: Bool
         if case .tail = selection { isTail = true } else { isTail = false }
         let data = Self.join(ordered, trailingNewline: !ordered.isEmpty)
-        let (text, truncated) = cut(data, keepEnd: isTail)
+        let (text, _, truncated) = cut(data, keepEnd: isTail, maxLines: Self.maxLines)
         return Excerpt(text: text, lines: truncated ? lineCount(Data(text.utf8)) : ordered.count, truncated: truncated)
     }
 
@@ -162,15 +163,35 @@ struct OutputWindow {
         return data
     }
 
-    /// `data` as text within `maxBytes`: its start or its end, at a line boundary when there is one.
-    private func cut(_ data: Data, keepEnd: Bool) -> (String, Bool) {
-        guard data.count > maxBytes else { return (String(decoding: data, as: UTF8.self), false) }
-        var piece = keepEnd ? Data(data.suffix(maxBytes)) : Data(data.prefix(maxBytes))
-        if keepEnd, let newline = piece.firstIndex(of: 0x0A), newline < piece.endIndex - 1 {
-            piece = Data(piece[piece.index(after: newline)...])
-        } else if !keepEnd, let newline = piece.lastIndex(of: 0x0A), newline > piece.startIndex {
-            piece = Data(piece[...newline])
+    /// `data` as text of at most `maxLines` lines and `maxBytes` bytes of UTF-8 (counted
+    /// after invalid bytes became U+FFFD): its start or its end, cut at a line boundary
+    /// when there is one; with the bytes of `data` kept and whether anything was cut.
+    private func cut(_ data: Data, keepEnd: Bool, maxLines: Int) -> (text: String, kept: Int, truncated: Bool) {
+        var piece = data
+        var truncated = false
+        if lineCount(piece) > maxLines {
+            let lines = split(piece)
+            piece = Self.join(
+                keepEnd ? Array(lines.suffix(maxLines)) : Array(lines.prefix(maxLines)),
+                trailingNewline: keepEnd ? data.last == 0x0A : true)
+            truncated = true
         }
-        return (String(decoding: piece, as: UTF8.self), true)
+        var budget = maxBytes
+        while true {
+            var text = String(decoding: piece, as: UTF8.self)
+            guard text.utf8.count > maxBytes else { return (text, piece.count, truncated) }
+            truncated = true
+            var cutPiece = keepEnd ? Data(piece.suffix(budget)) : Data(piece.prefix(budget))
+            if keepEnd, let newline = cutPiece.firstIndex(of: 0x0A), newline < cutPiece.endIndex - 1 {
+                cutPiece = Data(cutPiece[cutPiece.index(after: newline)...])
+            } else if !keepEnd, let newline = cutPiece.lastIndex(of: 0x0A), newline > cutPiece.startIndex {
+                cutPiece = Data(cutPiece[...newline])
+            }
+            text = String(decoding: cutPiece, as: UTF8.self)
+            if text.utf8.count <= maxBytes { return (text, cutPiece.count, true) }
+            // Invalid bytes grew in decoding: try again with less.
+            budget -= max(1, text.utf8.count - maxBytes)
+            piece = cutPiece
+        }
     }
 }

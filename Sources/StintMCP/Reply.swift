@@ -94,8 +94,9 @@ enum Reply {
         var limit: Int
     }
 
-    /// The answer of `job_output`.
-    struct Output: Encodable, Sendable {
+    /// The answer of `job_output`. It goes out as text only (no structured copy): the
+    /// output is the bulk of it, and an agent's context should get it once.
+    struct Output: Encodable, Sendable, TextOnly {
         var id: Int64
         var state: JobState
         /// What was asked for: `tail 50`, `head 10`, `range 0+65536`.
@@ -149,6 +150,9 @@ enum Reply {
         var pendingDropped: Int?
         var pendingHint: String
     }
+
+    /// A reply sent as one text block, without `structuredContent`.
+    protocol TextOnly {}
 
     /// A job's title: its `description` label, or its command, shortened.
     static func title(labels: [String: String], command: String) -> String {

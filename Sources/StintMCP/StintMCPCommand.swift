@@ -11,7 +11,9 @@ struct StintMCPCommand: AsyncParsableCommand {
         abstract: "Serve Stint's job tools to an AI agent over MCP (stdio).",
         discussion: """
             Reads JSON-RPC from stdin and writes it to stdout, one message per line. Every call is \
-            scoped to one session: --session, else $STINT_SESSION, else one made up for this process.
+            scoped to one session: --session, else $STINT_SESSION, else one made up for this process. \
+            STINT_HOME, STINT_SOCKET, STINT_NO_AUTOSTART and STINT_TIMEOUT (default 30s) are read as \
+            by the stint CLI.
             """,
         version: StintVersion.current)
 
@@ -26,7 +28,9 @@ struct StintMCPCommand: AsyncParsableCommand {
         // The daemon is started as `stint daemon`, by the CLI that lives next to this executable.
         let cli = (executable as NSString).deletingLastPathComponent + "/stint"
         let autostart = environment["STINT_NO_AUTOSTART"] != "1" && FileManager.default.isExecutableFile(atPath: cli)
-        let client = StintClient(paths: paths, autostartExecutable: autostart ? cli : nil, session: session)
+        var client = StintClient(paths: paths, autostartExecutable: autostart ? cli : nil, session: session)
+        client.autostartDisabledByUser = environment["STINT_NO_AUTOSTART"] == "1"
+        client.timeout = try Self.timeout(environment)
         let tools = JobTools(
             session: session, client: client, calls: BlockingCalls(),
             workingDirectory: FileManager.default.currentDirectoryPath,
@@ -38,6 +42,16 @@ struct StintMCPCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("stint-mcp: \(error)\n".utf8))
             throw ExitCode(error.code.exitStatus)
         }
+    }
+
+    /// `STINT_TIMEOUT`, as the CLI reads it: how long connecting to the daemon, and each
+    /// silence while it answers, may last.
+    static func timeout(_ environment: [String: String]) throws -> Double {
+        guard let text = environment["STINT_TIMEOUT"], !text.isEmpty else { return StintClient.defaultTimeout }
+        guard !text.hasPrefix("-"), let seconds = DurationParser.seconds(text), seconds > 0 else {
+            throw ValidationError("invalid STINT_TIMEOUT: '\(text)' (a duration above zero, such as 30s or 2m)")
+        }
+        return seconds
     }
 
     /// The session given, or from the environment, or a new one unique to this process.

@@ -27,18 +27,20 @@ actor StintMCPServer {
     /// Serves until stdin ends.
     func run() async throws {
         await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: ToolCatalog.tools) }
-        await server.withMethodHandler(CallTool.self) { [self] parameters in await self.call(parameters) }
+        await server.withMethodHandler(CallTool.self) { [self] parameters in try await self.call(parameters) }
         await server.withMethodHandler(SetLoggingLevel.self) { [self] parameters in
             await self.setMinimumLevel(parameters.level)
             return Empty()
         }
         // Pushes start once the client has said it is ready for them.
         await server.onNotification(InitializedNotification.self) { [watcher] _ in await watcher.start() }
-        try await server.start(transport: StdioTransport())
+        // Our transport answers every request read before stdin closed, keeps cancelled
+        // requests unanswered, and serves nothing before `initialize` (see ServingTransport).
+        try await server.start(transport: ServingTransport())
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.pushNotifications() }
             group.addTask { await self.server.waitUntilCompleted() }
-            // stdin ended: the client is gone. Stop pushing too.
+            // stdin ended and every request has its answer: the client is gone. Stop pushing too.
             await group.next()
             group.cancelAll()
         }
@@ -66,8 +68,10 @@ actor StintMCPServer {
         LogLevel.allCases.firstIndex(of: level) ?? 0
     }
 
-    /// Runs one tool call; errors become results with `isError`, as MCP asks for tool errors.
-    private func call(_ parameters: CallTool.Parameters) async -> CallTool.Result {
+    /// Runs one tool call; errors become results with `isError`, as MCP asks for tool
+    /// errors. A cancelled call (`notifications/cancelled`) throws `CancellationError`, so
+    /// that no answer is sent for it.
+    private func call(_ parameters: CallTool.Parameters) async throws -> CallTool.Result {
         guard let name = ToolCatalog.Name(rawValue: parameters.name) else {
             let known = ToolCatalog.Name.allCases.map(\.rawValue).joined(separator: ", ")
             return ToolResult.failure(StintError(.usage, "unknown tool '\(parameters.name)'", hint: "tools: \(known)"), pending: nil)
@@ -77,8 +81,12 @@ actor StintMCPServer {
             let reply = try await reportingProgress(to: parameters._meta?.progressToken) {
                 try await tools.call(name, parameters.arguments)
             }
+            try Task.checkCancellation()
             return ToolResult.success(reply, pending: await tools.pending())
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
+            try Task.checkCancellation()
             return ToolResult.failure(error, pending: await tools.pending())
         }
     }

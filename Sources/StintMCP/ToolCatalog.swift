@@ -61,7 +61,9 @@ enum ToolCatalog {
                         "command": property("string", "The command, run as `/bin/sh -c COMMAND`."),
                         "cwd": property("string", "Working directory (absolute, or relative to the server's); default: the server's."),
                         "description": property("string", "A short title for the job, shown in lists and notifications (stored as the label `description`)."),
-                        "timeout": property("string", "Stop the job after this long (reason timeout): \(durationNote). Default: none."),
+                        "timeout": duration("Stop the job after this long (reason timeout): \(durationNote). Default: none."),
+                        "stall_after": duration(
+                            "Flag the job stalled (you are notified) when its output has not grown for this long and ends at a prompt: \(durationNote); 0 turns it off. Default 45s."),
                         "queue": property("string", "The queue to run in (each queue has its own concurrency limit); default `default`."),
                         "yield_seconds": property(
                             "number", "Wait up to this many seconds (0 to \(Int(maxWaitSeconds))) for the job before returning; default 0.",
@@ -84,7 +86,8 @@ enum ToolCatalog {
                     Read a job's output (stdout and stderr together, as written). Give one of: tail (last lines, \
                     default \(defaultOutputLines)), head (first lines), or offset with length (a byte range; page on with \
                     next_offset). regex keeps only the lines that match (with head/tail: the first/last matching lines). \
-                    At most \(maxLines) lines and \(OutputWindow.maxBytes / 1024) KiB are returned; truncated says when the text was cut.
+                    At most \(maxLines) lines and \(OutputWindow.maxBytes / 1024) KiB are returned; truncated says when the text was cut \
+                    (for a range, next_offset then starts right after the text returned).
                     """ + pendingNote,
                 inputSchema: schema(
                     [
@@ -128,7 +131,7 @@ enum ToolCatalog {
                 inputSchema: schema(
                     [
                         "id": property("integer", "The job id.", minimum: 1),
-                        "grace": property("string", "Time between SIGTERM and SIGKILL: \(durationNote). Default 10s."),
+                        "grace": duration("Time between SIGTERM and SIGKILL: \(durationNote). Default 10s."),
                     ], required: ["id"]),
                 annotations: .init(title: "Stop a job", readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false))
         case .listJobs:
@@ -174,6 +177,11 @@ enum ToolCatalog {
             "required": .array(required.map { .string($0) }),
             "additionalProperties": false,
         ]
+    }
+
+    /// A duration argument: seconds as a number, or text such as `30s`, as ``ToolArguments/duration(_:)`` reads it.
+    private static func duration(_ description: String) -> Value {
+        ["type": ["number", "string"], "description": .string(description)]
     }
 
     private static func property(_ type: String, _ description: String, minimum: Double? = nil, maximum: Double? = nil) -> Value {

@@ -8,12 +8,12 @@ import StintCore
 enum ToolResult {
     /// A successful result.
     static func success(_ reply: any Encodable & Sendable, pending: Reply.Pending?) -> CallTool.Result {
-        make(Merged(reply: reply, pending: pending), isError: false)
+        make(Merged(reply: reply, pending: pending), isError: false, structured: !(reply is any Reply.TextOnly))
     }
 
     /// A failed call: `isError` set, and the error's code, message and hint.
     static func failure(_ error: any Error, pending: Reply.Pending?) -> CallTool.Result {
-        let stintError = error as? StintError ?? StintError(.internal, String(describing: error))
+        let stintError = ToolWording.reword(error as? StintError ?? StintError(.internal, String(describing: error)))
         return make(Merged(reply: Failure(error: stintError), pending: pending), isError: true, prefix: "\(stintError.code): \(stintError)\n")
     }
 
@@ -32,10 +32,10 @@ enum ToolResult {
         }
     }
 
-    private static func make(_ value: Merged, isError: Bool, prefix: String = "") -> CallTool.Result {
+    private static func make(_ value: Merged, isError: Bool, prefix: String = "", structured wanted: Bool = true) -> CallTool.Result {
         do {
             let data = try StintJSON.encoder().encode(value)
-            let structured: Value? = try JSONDecoder().decode(Value.self, from: data)
+            let structured: Value? = wanted ? try JSONDecoder().decode(Value.self, from: data) : nil
             return CallTool.Result(
                 content: [.text(text: prefix + String(decoding: data, as: UTF8.self), annotations: nil, _meta: nil)],
                 structuredContent: structured, isError: isError)

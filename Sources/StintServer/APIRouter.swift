@@ -48,7 +48,16 @@ struct APIRouter {
             }
         }
         router.get("/v1/jobs") { request, context in
-            try await json { try await engine.list(try filter(request.uri.queryParameters), scope: context.session) }
+            var response = try await json {
+                try await engine.list(try filter(request.uri.queryParameters), scope: context.session)
+            }
+            // `total=1`: also say how many match in all, for a client that shows only the newest.
+            if request.uri.queryParameters.get("total") == "1", let filter = try? filter(request.uri.queryParameters),
+                let total = try? await engine.count(filter, scope: context.session)
+            {
+                response.headers[ListHeaders.total] = String(total)
+            }
+            return response
         }
         router.get("/v1/jobs/:id") { _, context in
             try await json { try await engine.show(try id(context), scope: context.session) }
@@ -261,11 +270,14 @@ struct APIRouter {
         let follow = query.get("follow") == "1"
         let head = try query.get("head").map { try integer($0, "head", maximum: Limits.maxLogLines) }
         let tail = try query.get("tail").map { try integer($0, "tail", maximum: Limits.maxLogLines) }
-        let headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+        // `from=N` follows from stream position N: a client that lost its connection resumes there.
+        let from = try query.get("from").map { try integer($0, "from") }
+        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
         guard let reader = source.reader else {
             // Not started yet: nothing to show, or follow from the start once it runs.
             guard follow else { return Response(status: .ok, headers: headers, body: ResponseBody()) }
-            return Response(status: .ok, headers: headers, body: followBody(id: id, attempt: nil, skipExisting: false))
+            headers[LogFollowHeaders.position] = String(from ?? 0)
+            return Response(status: .ok, headers: headers, body: followBody(id: id, attempt: nil, start: from ?? 0))
         }
         if let head {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.head(lines: Int(head), maxBytes: Limits.maxLogWindowBytes))))
@@ -274,10 +286,14 @@ struct APIRouter {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.tail(lines: Int(tail), maxBytes: Limits.maxLogWindowBytes))))
         }
         if follow {
-            let prefix = tail.map { reader.tail(lines: Int($0), maxBytes: Limits.maxLogWindowBytes) }
+            let prefix = from == nil ? tail.map { reader.tail(lines: Int($0), maxBytes: Limits.maxLogWindowBytes) } : nil
+            let start = from ?? (prefix != nil ? reader.streamLength() : 0)
+            // Where the followed stream starts, after the prefix: what a client resumes from.
+            headers[LogFollowHeaders.attempt] = String(source.attempt)
+            headers[LogFollowHeaders.position] = String(start)
+            headers[LogFollowHeaders.prefix] = String(prefix?.count ?? 0)
             return Response(
-                status: .ok, headers: headers,
-                body: followBody(id: id, attempt: source.attempt, skipExisting: prefix != nil, prefix: prefix))
+                status: .ok, headers: headers, body: followBody(id: id, attempt: source.attempt, start: start, prefix: prefix))
         }
         return Response(
             status: .ok, headers: headers,
@@ -296,7 +312,7 @@ struct APIRouter {
     }
 
     /// Streams an attempt's output as it is written, until the job ends.
-    private func followBody(id: Int64, attempt: Int?, skipExisting: Bool, prefix: Data? = nil) -> ResponseBody {
+    private func followBody(id: Int64, attempt: Int?, start: Int64, prefix: Data? = nil) -> ResponseBody {
         ResponseBody { [engine, daemon] writer in
             if let prefix, !prefix.isEmpty { try await writer.write(ByteBuffer(bytes: prefix)) }
             var follower: LogFollower?
@@ -305,7 +321,7 @@ struct APIRouter {
                 if follower == nil {
                     let source = try await engine.logSource(id, attempt: attempt)
                     if let reader = source.reader, let directory = source.runDirectory {
-                        follower = LogFollower(reader: reader, position: skipExisting ? reader.streamLength() : 0)
+                        follower = LogFollower(reader: reader, position: start)
                         runDirectory = directory
                     } else if await engine.hasEnded(id) {
                         break
@@ -431,4 +447,21 @@ private func jsonResponse<T: Codable & Sendable>(_ status: HTTPResponse.Status, 
     return Response(
         status: status, headers: [.contentType: "application/json"],
         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// The headers of a followed log (`GET /v1/jobs/ID/log?follow=1`), so a client that
+/// loses the connection can ask for the rest with `from=` and `attempt=`.
+enum LogFollowHeaders {
+    /// The attempt followed.
+    static let attempt = HTTPFields.Element.Name("Stint-Log-Attempt")!
+    /// The stream position of the first byte after the prefix.
+    static let position = HTTPFields.Element.Name("Stint-Log-Position")!
+    /// How many bytes of the body come first from `tail=` (the last lines), before the stream.
+    static let prefix = HTTPFields.Element.Name("Stint-Log-Prefix")!
+}
+
+/// The headers of a job listing (`GET /v1/jobs?total=1`).
+enum ListHeaders {
+    /// How many jobs match the filters in all, the limit aside.
+    static let total = HTTPFields.Element.Name("Stint-Total")!
 }

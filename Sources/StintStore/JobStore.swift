@@ -22,6 +22,9 @@ public protocol JobStore: Sendable {
     /// Jobs matching `filter`, in ascending id order.
     func list(_ filter: JobFilter) async throws -> [StoredJob]
 
+    /// How many jobs match `filter`, its limit aside.
+    func count(_ filter: JobFilter) async throws -> Int
+
     /// Moves runnable queued jobs to `running`, starting a new attempt for each: at most
     /// `limit` in all, within each queue's concurrency, pause, breaker and preflight;
     /// highest priority first, then oldest. Delayed and retried jobs whose time has come

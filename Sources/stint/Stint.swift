@@ -21,7 +21,23 @@ struct Stint: ParsableCommand {
             only that session's jobs are seen, and new jobs join it), before or after the \
             subcommand. With STINT_URL and STINT_TOKEN the CLI talks to a daemon over TCP.
 
-            State folder: $STINT_HOME (default ${XDG_STATE_HOME:-~/.local/state}/stint).
+            Environment:
+              STINT_HOME          the state folder
+                                  (default ${XDG_STATE_HOME:-~/.local/state}/stint)
+              STINT_SOCKET        the API socket (default $STINT_HOME/stint.sock)
+              STINT_SESSION       the session, as --session
+              STINT_URL           http://HOST:PORT of a daemon to use instead
+                                  (the CLI never starts that one)
+              STINT_TOKEN         the API token for STINT_URL
+              STINT_NO_AUTOSTART  1: never start the daemon
+              STINT_TIMEOUT       the longest wait to connect, and for each part of
+                                  an answer; then exit 5 (default 30s)
+              NO_COLOR            no colours in `ls`
+
+            Waits (`wait`, `run`, `add --wait/--follow/--yield`, `stop`), `logs -f` and \
+            `notifications --watch` are quiet while the daemon is healthy: after each quiet \
+            STINT_TIMEOUT they check that it still answers, and go on. They survive a daemon \
+            restart (reconnecting for up to 30 s); `wait --timeout` counts from the call.
             """,
         version: StintVersion.current,
         subcommands: [
@@ -42,12 +58,14 @@ enum Main {
         sigprocmask(SIG_SETMASK, &none, nil)
         // `stint -o json ls` as well as `stint ls -o json`: a format given before the
         // subcommand becomes every command's default.
-        let (arguments, rootFormat) = OutputFormat.extractLeading(Array(CommandLine.arguments.dropFirst()))
+        let (leading, rootFormat) = OutputFormat.extractLeading(Array(CommandLine.arguments.dropFirst()))
+        let arguments = OutputFormat.splitAttached(leading)
         if let rootFormat { OutputFormat.rootDefault = rootFormat }
         let format = rootFormat ?? OutputFormat.sniff(arguments)
         do {
             if let session = CLIEnvironment.sessionOption { try Session.validate(session) }
             var command = try Stint.parse(fast: arguments)
+            _ = try CLIEnvironment.timeout()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -63,7 +81,16 @@ enum Main {
             guard Stint.exitCode(for: error).rawValue != 0, !(error is CleanExit), !(error is ExitCode) else {
                 Stint.exit(withError: error)
             }
-            let message = Stint.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+            var message = Stint.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+            // ArgumentParser reads `-5` as an option: say what it is, a negative value. (Not
+            // for commands that run a command: there `-1` is likely its argument, before a missing `--`.)
+            let beforeTerminator = arguments.prefix { $0 != "--" }
+            let runsCommand = ["add", "run", "batch", "critical"].contains(arguments.first ?? "")
+            if !runsCommand, let index = beforeTerminator.firstIndex(where: { $0.count > 1 && $0.hasPrefix("-") && ($0.dropFirst().first?.isNumber ?? false) }) {
+                let value = arguments[index]
+                let previous = index > 0 ? arguments[index - 1] : ""
+                message = previous.hasPrefix("-") ? "\(previous) must not be negative: \(value)" : "values must not be negative: \(value)"
+            }
             let command = arguments.first { !$0.hasPrefix("-") }.flatMap { name in
                 Stint.configuration.subcommands.first { $0._commandName == name || $0.configuration.aliases.contains(name) }
                     .map { _ in name }

@@ -13,8 +13,11 @@ final class MCPStdioClient {
     /// One `tools/call` answer.
     struct ToolCall {
         var isError: Bool
-        /// The structured content: the reply object with any pending notifications.
+        /// The reply object with any pending notifications: the structured content, or
+        /// for a reply sent as text only (`job_output`), the JSON of its text.
         var object: [String: Any]
+        /// Whether the answer had structured content.
+        var structured: Bool
         /// The first text content.
         var text: String
 
@@ -33,6 +36,8 @@ final class MCPStdioClient {
     private var nextID = 1
     /// Every server-to-client notification read so far, in order.
     private(set) var notifications: [[String: Any]] = []
+    /// Responses read while waiting for another one (their ids were not asked for then).
+    private(set) var strayResponses: [[String: Any]] = []
 
     /// Starts `stint mcp ARGUMENTS…` for `harness`, with `env` added to its environment.
     init(_ harness: StintHarness, arguments: [String], env: [String: String] = [:]) throws {
@@ -96,9 +101,59 @@ final class MCPStdioClient {
     func call(_ name: String, _ arguments: [String: Any] = [:], timeout: Double = 30) throws -> ToolCall {
         let result = try request("tools/call", ["name": name, "arguments": arguments], timeout: timeout)
         let text = ((result["content"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
+        let structured = result["structuredContent"] as? [String: Any]
+        let parsed = structured ?? (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
         return ToolCall(
-            isError: result["isError"] as? Bool ?? false, object: result["structuredContent"] as? [String: Any] ?? [:],
-            text: text)
+            isError: result["isError"] as? Bool ?? false, object: parsed, structured: structured != nil, text: text)
+    }
+
+    /// Writes one line as it is (no JSON encoding), for malformed input.
+    func sendLine(_ line: String) throws {
+        try write(Data((line + "\n").utf8))
+    }
+
+    /// Sends a JSON-RPC message as it is, without waiting for anything.
+    func sendMessage(_ message: [String: Any]) throws {
+        try send(message)
+    }
+
+    /// The next message the server writes (a response or a notification), or `nil` when
+    /// none comes within `timeout` seconds.
+    func nextMessage(timeout: Double) throws -> [String: Any]? {
+        do {
+            return try read(until: Date().addingTimeInterval(timeout))
+        } catch is ReadTimeout {
+            return nil
+        }
+    }
+
+    /// Responses (messages with an id and no method) read within `timeout` seconds,
+    /// until `count` of them came or the server closed its output; notifications on the
+    /// way are kept.
+    func responses(_ count: Int, timeout: Double) throws -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var found: [[String: Any]] = []
+        while found.count < count {
+            let message: [String: Any]
+            do {
+                message = try read(until: deadline)
+            } catch is ReadTimeout {
+                break
+            } catch let error as StintError where error.message.contains("closed its stdout") {
+                break
+            }
+            if message["method"] != nil {
+                notifications.append(message)
+            } else {
+                found.append(message)
+            }
+        }
+        return found
+    }
+
+    /// Closes our writing end: the server sees end of input.
+    func closeInput() {
+        shutdown(socket, Int32(SHUT_WR))
     }
 
     /// Sends a request and reads until its response, keeping notifications read on the way.
@@ -113,7 +168,10 @@ final class MCPStdioClient {
                 notifications.append(message)
                 continue
             }
-            guard (message["id"] as? Int) == id else { continue }
+            guard (message["id"] as? Int) == id else {
+                strayResponses.append(message)
+                continue
+            }
             if let error = message["error"] { throw StintError(.internal, "\(method) failed: \(error)") }
             return try #require(message["result"] as? [String: Any], "no result in \(message)")
         }
@@ -155,6 +213,10 @@ final class MCPStdioClient {
     private func send(_ message: [String: Any]) throws {
         var data = try JSONSerialization.data(withJSONObject: message)
         data.append(0x0A)
+        try write(data)
+    }
+
+    private func write(_ data: Data) throws {
         try data.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {

@@ -208,4 +208,121 @@ struct MCPTests {
         }
         #expect(pushes.count == 1)
     }
+
+    // MARK: - The protocol held to: every request answered, cancellation, errors, initialize first
+
+    private static var initializeParams: [String: Any] {
+        [
+        "protocolVersion": "2025-06-18", "capabilities": [String: Any](), "clientInfo": ["name": "stint-tests", "version": "1"],
+        ]
+    }
+
+    @Test("a client that writes its requests and closes stdin gets an answer to every one")
+    func answersEverythingBeforeEOF() throws {
+        let stint = try StintHarness()
+        let client = try MCPStdioClient(stint, arguments: ["--session", "pipelined"])
+        try client.sendMessage(["jsonrpc": "2.0", "id": 1, "method": "initialize", "params": Self.initializeParams])
+        try client.sendMessage(["jsonrpc": "2.0", "method": "notifications/initialized"])
+        for id in 2...11 {
+            try client.sendMessage([
+                "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": ["name": "list_jobs", "arguments": [String: Any]()],
+            ])
+        }
+        try client.sendMessage(["jsonrpc": "2.0", "id": 12, "method": "tools/list", "params": [String: Any]()])
+        client.closeInput()
+        let answers = try client.responses(12, timeout: 30)
+        #expect(Set(answers.compactMap { $0["id"] as? Int }) == Set(1...12), "\(answers)")
+        #expect(answers.allSatisfy { $0["error"] == nil }, "\(answers)")
+        #expect(try client.finish() == 0)
+    }
+
+    @Test("notifications/cancelled stops the matching wait_for_job: no answer for it, and the server does not wait for it")
+    func cancelledWait() throws {
+        let (stint, client) = try start()
+        let id = try id(try client.call("start_job", ["command": "sleep 60"]))
+        // The server's sockets: stdio, the notification watch, and one per call to the daemon in progress.
+        let pid = client.process.processIdentifier
+        func sockets() -> Int {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return entries.filter {
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").hasPrefix("socket:")
+            }.count
+        }
+        #expect(try stint.eventually { sockets() >= 2 })
+        let idle = sockets()
+        try client.sendMessage([
+            "jsonrpc": "2.0", "id": 900, "method": "tools/call",
+            "params": ["name": "wait_for_job", "arguments": ["id": id, "timeout": 300]],
+        ])
+        #expect(try stint.eventually { sockets() == idle + 1 }, "the wait never reached the daemon")
+        try client.sendMessage(["jsonrpc": "2.0", "method": "notifications/cancelled", "params": ["requestId": 900, "reason": "test"]])
+        // The wait ends: its connection to the daemon closes.
+        #expect(try stint.eventually { sockets() == idle }, "the cancelled wait still holds its connection")
+        #expect(!(try client.call("list_jobs")).isError)
+        client.closeInput()
+        let started = Date()
+        let late = try client.responses(1, timeout: 3)
+        #expect(try client.finish() == 0)
+        #expect(Date().timeIntervalSince(started) < 10)
+        let answered = (client.strayResponses + late).compactMap { $0["id"] as? Int }
+        #expect(!answered.contains(900), "an answer came for the cancelled request")
+        #expect(try stint.run("stop", "--grace", "0", String(id)).status == 0)
+    }
+
+    @Test("a request before initialize is refused; a parse error answers with id null; then initialize serves")
+    func initializeFirstAndParseErrors() throws {
+        let stint = try StintHarness()
+        let client = try MCPStdioClient(stint, arguments: ["--session", "strict"])
+        try client.sendMessage(["jsonrpc": "2.0", "id": 41, "method": "tools/list", "params": [String: Any]()])
+        let early = try #require(try client.responses(1, timeout: 10).first)
+        #expect(early["id"] as? Int == 41)
+        #expect((early["error"] as? [String: Any])?["code"] as? Int == -32002, "\(early)")
+        try client.sendLine("{this is not json")
+        let parse = try #require(try client.responses(1, timeout: 10).first)
+        #expect(parse["id"] is NSNull, "\(parse)")
+        #expect((parse["error"] as? [String: Any])?["code"] as? Int == -32700, "\(parse)")
+        _ = try client.initialize()
+        #expect(try client.toolNames().count == 7)
+        #expect(try client.finish() == 0)
+    }
+
+    @Test("schemas take numbers for durations; start_job takes stall_after; errors name tools, not CLI commands")
+    func schemasAndWording() throws {
+        let (_, client) = try start()
+        let tools = try #require(try client.request("tools/list", [:])["tools"] as? [[String: Any]])
+        func property(_ tool: String, _ name: String) -> [String: Any]? {
+            let schema = tools.first { $0["name"] as? String == tool }?["inputSchema"] as? [String: Any]
+            return (schema?["properties"] as? [String: Any])?[name] as? [String: Any]
+        }
+        for (tool, name) in [("start_job", "timeout"), ("start_job", "stall_after"), ("stop_job", "grace")] {
+            #expect((property(tool, name)?["type"] as? [String])?.contains("number") == true, "\(tool).\(name)")
+        }
+        let started = try client.call("start_job", ["command": "sleep 30", "timeout": 60, "stall_after": 0])
+        let id = try id(started)
+        #expect(started.object["timeout"] as? Double == 60)
+        let missing = try client.call("job_status", ["id": 987_654])
+        #expect(missing.errorCode == "E_NOT_FOUND")
+        #expect(missing.text.contains("list_jobs"), "\(missing.text)")
+        #expect(!missing.text.contains("stint ls"), "\(missing.text)")
+        _ = try client.call("stop_job", ["id": id, "grace": 0])
+    }
+
+    @Test("job_output sends its text once, and a byte range holds the 1,000-line bound, paging on from what it returned")
+    func outputOnceAndRangeBound() throws {
+        let (_, client) = try start()
+        let id = try id(try client.call("start_job", ["command": "seq 1 5000", "yield_seconds": 20]))
+        let range = try client.call("job_output", ["id": id, "offset": 0, "length": 65536])
+        #expect(!range.isError, "\(range.text)")
+        #expect(!range.structured)
+        #expect(range.text.components(separatedBy: "\"text\"").count == 2, "the text is sent more than once")
+        let text = try #require(range.object["text"] as? String)
+        #expect(range.object["lines"] as? Int == 1000)
+        #expect(text.split(separator: "\n").count == 1000)
+        #expect(text.hasSuffix("\n1000\n"))
+        #expect(range.object["truncated"] as? Bool == true)
+        #expect(range.object["next_offset"] as? Int == text.utf8.count)
+        let next = try client.call("job_output", ["id": id, "offset": text.utf8.count, "length": 5])
+        #expect(next.object["text"] as? String == "1001\n")
+    }
 }
+

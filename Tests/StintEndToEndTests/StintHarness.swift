@@ -129,6 +129,11 @@ final class StintHarness: @unchecked Sendable {
         /// Its process id.
         var pid: Int32 { process.processIdentifier }
 
+        /// What it wrote to stdout so far (it may still be running).
+        var stdoutSoFar: String {
+            String(decoding: FileManager.default.contents(atPath: scratch + ".out") ?? Data(), as: UTF8.self)
+        }
+
         /// What it wrote to stderr so far (it may still be running).
         var stderrSoFar: String {
             String(decoding: FileManager.default.contents(atPath: scratch + ".err") ?? Data(), as: UTF8.self)

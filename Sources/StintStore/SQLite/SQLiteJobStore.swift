@@ -154,27 +154,8 @@ public final class SQLiteJobStore: JobStore {
 
     public func list(_ filter: JobFilter) async throws -> [StoredJob] {
         try await pool.read { db in
-            var clauses: [String] = []
-            var arguments = StatementArguments()
-            if !filter.states.isEmpty {
-                clauses.append("j.state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))")
-                for state in filter.states.sorted(by: { $0.rawValue < $1.rawValue }) {
-                    arguments += [state.rawValue]
-                }
-            }
-            if let session = filter.session {
-                clauses.append("j.session = ?")
-                arguments += [session]
-            }
-            if let queue = filter.queue {
-                clauses.append("j.queue = ?")
-                arguments += [queue]
-            }
-            for (key, value) in filter.labels.sorted(by: { $0.key < $1.key }) {
-                clauses.append("json_extract(j.labels, ?) = ?")
-                arguments += ["$.\"\(key.replacingOccurrences(of: "\"", with: ""))\"", value]
-            }
-            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            let (whereSQL, filterArguments) = Self.filterClause(filter)
+            var arguments = filterArguments
             arguments += [max(filter.limit, 0)]
             let rows = try Row.fetchAll(
                 db,

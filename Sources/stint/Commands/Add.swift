@@ -35,7 +35,7 @@ struct Add: ParsableCommand {
     @Flag(help: "Print the job's output as it runs, then exit like `stint wait`.")
     var follow = false
 
-    @Option(name: .customLong("yield"), help: ArgumentHelp("Follow for at most DUR; if the job still runs, print its id and exit 75 (it goes on in the background).", valueName: "DUR"))
+    @Option(name: .customLong("yield"), parsing: .unconditional, help: ArgumentHelp("Follow for at most DUR; if the job still runs, print its id and exit 75 (it goes on in the background).", valueName: "DUR"))
     var yieldAfter: String?
 
     @Flag(name: .customShort("p"), help: "Print only the id.")
@@ -116,7 +116,13 @@ struct JobCompletion {
         let response = try client.wait([id], any: false, timeout: remaining)
         guard let job = response.jobs.first, let code = job.waitCode else {
             output.emit(response) { "\(id)" }
-            output.note("job \(id) still running; `stint wait \(id)` or `stint logs -f \(id)`")
+            switch response.jobs.first?.state {
+            case .queued?, .held?:
+                let state = response.jobs.first?.state.rawValue ?? "queued"
+                output.note("job \(id) is still \(state) (it has not started); `stint wait \(id)` or `stint logs -f \(id)`")
+            default:
+                output.note("job \(id) still running; `stint wait \(id)` or `stint logs -f \(id)`")
+            }
             throw CLIExit(status: 75)
         }
         output.emit(job) { "" }

@@ -38,7 +38,7 @@ struct BatchRun: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Units LO to HI, both included (integers ≥ 0).", valueName: "LO-HI"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Units LO to HI, both included (integers ≥ 0).", valueName: "LO-HI"))
     var range: String?
 
     @Option(help: ArgumentHelp("Units from a comma-separated list.", valueName: "LIST"))
@@ -49,19 +49,19 @@ struct BatchRun: AsyncParsableCommand {
         help: ArgumentHelp("Units from a file, one per line (`-`: stdin); empty lines and # comments skipped.", valueName: "FILE"))
     var file: String?
 
-    @Option(name: [.customShort("j"), .long], help: "Units run at once; the checkpoint still advances in order.")
+    @Option(name: [.customShort("j"), .long], parsing: .unconditional, help: "Units run at once; the checkpoint still advances in order.")
     var parallel = 1
 
-    @Option(help: ArgumentHelp("Stop with exit 8 after N consecutive failed units (0: never).", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop with exit 8 after N consecutive failed units (0: never).", valueName: "N"))
     var maxFailures = 0
 
-    @Option(help: ArgumentHelp("Units between two checkpoints in the store.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Units between two checkpoints in the store.", valueName: "N"))
     var checkpointEvery = 50
 
-    @Option(help: ArgumentHelp("Units between two progress reports.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Units between two progress reports.", valueName: "N"))
     var progressEvery = 10
 
-    @Option(help: ArgumentHelp("Start at this unit: a value of --range, a position (from 1) of --ids or --from.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Start at this unit: a value of --range, a position (from 1) of --ids or --from.", valueName: "N"))
     var resumeFrom: String?
 
     @Flag(help: "Start at the first unit, ignoring the checkpoint.")
@@ -73,7 +73,7 @@ struct BatchRun: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Refuse (exit 9) unless this queue is paused; repeatable.", valueName: "QUEUE"))
     var exclusiveWith: [String] = []
 
-    @Option(help: ArgumentHelp("A unit running longer gets SIGTERM (SIGKILL 10 s later) and fails.", valueName: "DUR"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A unit running longer gets SIGTERM (SIGKILL 10 s later) and fails.", valueName: "DUR"))
     var unitTimeout: String?
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command, with {} for the unit.", valueName: "CMD"))
@@ -87,6 +87,11 @@ struct BatchRun: AsyncParsableCommand {
         if !command[0].contains("{}"), UnitCommand.executable(command[0], environment: CLIEnvironment.environment) == nil {
             throw StintError(.usage, "\(command[0]): command not found", hint: "check the name, or give its path")
         }
+        try ValueParsing.atLeast(parallel, 0, flag: "--parallel")
+        try ValueParsing.atLeast(maxFailures, 0, flag: "--max-failures")
+        try ValueParsing.atLeast(checkpointEvery, 0, flag: "--checkpoint-every")
+        try ValueParsing.atLeast(progressEvery, 0, flag: "--progress-every")
+        if let resumeFrom { try ValueParsing.notNegative(resumeFrom, flag: "--resume-from") }
         if restart, resumeFrom != nil { throw StintError(.usage, "--restart and --resume-from exclude each other") }
         var options = BatchOptions()
         options.parallel = parallel
@@ -119,7 +124,10 @@ struct BatchRun: AsyncParsableCommand {
                 .usage, given.isEmpty ? "no units given" : "give the units one way only",
                 hint: "use one of --range LO-HI, --ids LIST, --from FILE")
         }
-        if let range { return (try BatchUnits.range(range), "range \(range)") }
+        if let range {
+            try ValueParsing.notNegative(range, flag: "--range")
+            return (try BatchUnits.range(range), "range \(range)")
+        }
         if let ids { return (try BatchUnits.ids(ids), "ids \(ids)") }
         let path = file!
         let text: String

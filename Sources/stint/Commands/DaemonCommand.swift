@@ -17,25 +17,25 @@ struct DaemonRun: ParsableCommand {
         abstract: "Run the daemon in the foreground (what `stint daemon` does).",
         discussion: "SIGTERM or SIGINT stop it gracefully; running jobs keep running and the next daemon re-attaches to them.")
 
-    @Option(help: "How many jobs run at once (default: the number of cores).")
-    var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(parsing: .unconditional, help: "How many jobs run at once (default: the number of cores).")
+    var parallel: Int?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
+    @Option(parsing: .unconditional, help: "Delete ended jobs and their logs this long after they ended; 0 keeps them.")
     var retention: String = "7d"
 
-    @Option(name: .customLong("notification-cap"), help: "Pending notifications kept per session; the oldest are dropped beyond (default 1000).")
+    @Option(name: .customLong("notification-cap"), parsing: .unconditional, help: "Pending notifications kept per session; the oldest are dropped beyond.")
     var notificationCap: Int = Session.defaultNotificationCap
 
-    @Option(help: "Attempts in all to deliver a notification to a webhook or command hook (default 3).")
+    @Option(parsing: .unconditional, help: "Attempts in all to deliver a notification to a webhook or command hook.")
     var deliveryAttempts: Int = DeliveryPolicy.defaultAttempts
 
-    @Option(help: "The first and the longest delay between delivery attempts; delays double (default 30s..5m).")
+    @Option(parsing: .unconditional, help: "The first and the longest delay between delivery attempts; delays double.")
     var deliveryBackoff: String = "30s..5m"
 
-    @Option(help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start (default 10s).")
+    @Option(parsing: .unconditional, help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start.")
     var shutdownBudget: String = "10s"
 
     @Option(
@@ -50,8 +50,10 @@ struct DaemonRun: ParsableCommand {
     func run() throws {
         let idle = try ValueParsing.duration(idleTimeout, flag: "--idle-timeout")
         guard idle >= 1, idle <= 86400 else { throw StintError(.usage, "--idle-timeout takes a duration from 1s to 1d") }
-        guard notificationCap >= 1 else { throw StintError(.usage, "--notification-cap must be at least 1") }
-        guard deliveryAttempts >= 1 else { throw StintError(.usage, "--delivery-attempts must be at least 1") }
+        try ValueParsing.atLeast(parallel, 1, flag: "--parallel")
+        try ValueParsing.atLeast(notificationCap, 1, flag: "--notification-cap")
+        try ValueParsing.atLeast(deliveryAttempts, 1, flag: "--delivery-attempts")
+        try ValueParsing.notNegative(deliveryBackoff, flag: "--delivery-backoff")
         guard DeliveryPolicy.backoffRange(deliveryBackoff) != nil else {
             throw StintError(.usage, "--delivery-backoff takes MIN..MAX durations with MIN <= MAX", hint: "for example 30s..5m")
         }
@@ -60,7 +62,6 @@ struct DaemonRun: ParsableCommand {
         }
         let retentionSeconds = try ValueParsing.duration(retention, flag: "--retention")
         guard retentionSeconds >= 0 else { throw StintError(.usage, "--retention must not be negative") }
-        guard parallel >= 1 else { throw StintError(.usage, "--parallel must be at least 1") }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else { throw StintError(.usage, "unknown log level: \(logLevel)", hint: levels.joined(separator: ", ")) }
         // The daemon is its own executable (see docs/architecture.md); this process
@@ -73,7 +74,7 @@ struct DaemonRun: ParsableCommand {
             throw StintError(.usage, "--listen takes HOST:PORT, not '\(listen)'", hint: "for example 127.0.0.1:7070 or [::1]:7070")
         }
         let arguments = [
-            daemon, "--parallel", String(parallel), "--log-level", logLevel, "--retention", retention,
+            daemon, "--parallel", String(parallel ?? ProcessInfo.processInfo.activeProcessorCount), "--log-level", logLevel, "--retention", retention,
             "--notification-cap", String(notificationCap),
             "--delivery-attempts", String(deliveryAttempts), "--delivery-backoff", deliveryBackoff,
             "--shutdown-budget", shutdownBudget, "--idle-timeout", idleTimeout,
@@ -91,8 +92,7 @@ struct DaemonStop: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        var client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil, session: CLIEnvironment.session)
-        client.remote = CLIEnvironment.remote
+        let client = CLIEnvironment.clientWithoutAutostart
         let status = try client.daemonStatus()
         try client.stopDaemon()
         Output(format: global.output).emit(status) { "stopped the daemon (pid \(status.pid)); running jobs continue" }
@@ -105,8 +105,9 @@ struct DaemonStatusCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        var client = StintClient(paths: CLIEnvironment.paths, autostartExecutable: nil)
-        client.remote = CLIEnvironment.remote
+        // The daemon's health is not a session's: no scope.
+        var client = CLIEnvironment.clientWithoutAutostart
+        client.session = nil
         let status = try client.daemonStatus()
         Output(format: global.output).emit(status) {
             let counts = JobState.allCases.map { "\($0.rawValue) \(status.counts[$0.rawValue] ?? 0)" }.joined(separator: ", ")

@@ -13,10 +13,10 @@ struct JobOptions: ParsableArguments {
     @Option(name: .customLong("label"), help: ArgumentHelp("Attach a label (repeatable).", valueName: "KEY=VALUE"))
     var labels: [String] = []
 
-    @Option(help: "Stop the job after this long: SIGTERM to its tree, SIGKILL 10s later; `wait` exits 124 (e.g. 90, 1.5s, 10m, 2h).")
+    @Option(parsing: .unconditional, help: "Stop the job after this long: SIGTERM to its tree, SIGKILL 10s later; `wait` exits 124 (e.g. 90, 1.5s, 10m, 2h).")
     var timeout: String?
 
-    @Option(name: .customLong("output-cap"), help: "Output kept on disk per job: the head and a rolling tail (default 64MiB; 0: no cap).")
+    @Option(name: .customLong("output-cap"), parsing: .unconditional, help: "Output kept on disk per job: the head and a rolling tail (default 64MiB; 0: no cap).")
     var outputCap: String?
 
     @Flag(help: "Add the job held: it runs only after `stint release ID`.")
@@ -25,10 +25,10 @@ struct JobOptions: ParsableArguments {
     @Option(help: "Queue to run in (default: default). A new name creates the queue with default settings.")
     var queue: String?
 
-    @Option(help: "Higher runs first, then oldest first (default 0).")
+    @Option(parsing: .unconditional, help: "Higher runs first, then oldest first (default 0).")
     var priority: Int?
 
-    @Option(help: ArgumentHelp("Run no earlier than DUR from now (e.g. 30s, 10m).", valueName: "DUR"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run no earlier than DUR from now (e.g. 30s, 10m).", valueName: "DUR"))
     var delay: String?
 
     @Option(help: ArgumentHelp("Run no earlier than TIME: 18:30, 2026-11-21 18:30 (local) or RFC 3339.", valueName: "TIME"))
@@ -40,7 +40,7 @@ struct JobOptions: ParsableArguments {
     @Option(help: ArgumentHelp("While a job with KEY is held, queued or running, return its id instead of adding another.", valueName: "KEY"))
     var unique: String?
 
-    @Option(help: "Retries after the first attempt, for transient failures only (default 0).")
+    @Option(parsing: .unconditional, help: "Retries after the first attempt, for transient failures only (default 0).")
     var retries: Int?
 
     @Option(name: .customLong("retry-on"), help: ArgumentHelp("Exit codes that are transient besides 75 (EX_TEMPFAIL).", valueName: "CODES"))
@@ -49,10 +49,10 @@ struct JobOptions: ParsableArguments {
     @Option(name: .customLong("transient-pattern"), help: ArgumentHelp("A failure whose last 50 output lines match REGEX is transient.", valueName: "REGEX"))
     var transientPattern: String?
 
-    @Option(help: ArgumentHelp("Retry delays: exponential from MIN, doubling, at most MAX, with jitter (default 1s..5m).", valueName: "MIN..MAX"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Retry delays: exponential from MIN, doubling, at most MAX, with jitter (default 1s..5m).", valueName: "MIN..MAX"))
     var backoff: String?
 
-    @Option(name: .customLong("stall-after"), help: ArgumentHelp("Flag the job stalled when its output has not grown for DUR and ends at a prompt (default 45s; 0: off).", valueName: "DUR"))
+    @Option(name: .customLong("stall-after"), parsing: .unconditional, help: ArgumentHelp("Flag the job stalled when its output has not grown for DUR and ends at a prompt (default 45s; 0: off).", valueName: "DUR"))
     var stallAfter: String?
 
     @Option(help: ArgumentHelp("POST every notification of the job (ended, stalled, breaker opened) to this http(s) URL, with retries.", valueName: "URL"))
@@ -63,6 +63,7 @@ struct JobOptions: ParsableArguments {
 
     /// A spec with these options for `argv` or `shell`.
     func spec(argv: [String]?, shell: String?) throws(StintError) -> JobSpec {
+        try ValueParsing.atLeast(retries, 0, flag: "--retries")
         var environment = CLIEnvironment.capturedEnvironment
         environment.merge(try ValueParsing.pairs(env, flag: "--env")) { $1 }
         let directory = try resolvedDirectory()

@@ -1,10 +1,26 @@
 import ArgumentParser
 import Foundation
+import StintClient
 import StintCore
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ls", abstract: "List jobs (the newest, oldest first).", aliases: ["status"])
+        commandName: "ls", abstract: "List jobs (the newest, oldest first).",
+        discussion: """
+            Columns: ID, STATE, QUEUE, SESSION (only when jobs of more than one session are \
+            shown), EXIT, DURATION, AGE, COMMAND, LABELS.
+
+            STATE adds what a job waits for: `queued (in 12s)` for a later run time, `queued \
+            (waiting for 2 jobs)` for --after dependencies not yet succeeded, `(stalled)` at a \
+            prompt, and the progress of a running job.
+
+            EXIT is the code `stint wait` exits with. A `*` marks a code Stint computed because \
+            the job did not exit by itself: 124 timeout, 125 cancelled, 128+N killed by signal \
+            N, 127 could not start, 1 lost.
+
+            When more jobs match than --limit, a last line says how many are left out.
+            """,
+        aliases: ["status"])
 
     @OptionGroup var global: GlobalOptions
 
@@ -17,11 +33,14 @@ struct List: ParsableCommand {
     @Option(name: .customLong("label"), help: ArgumentHelp("Only jobs with this label (repeatable).", valueName: "KEY=VALUE"))
     var labels: [String] = []
 
-    @Option(help: "Show at most this many jobs, the newest.")
+    @Option(parsing: .unconditional, help: "Show at most this many jobs, the newest.")
     var limit: Int = 100
 
     func run() throws {
-        guard limit >= 0 else { throw StintError(.usage, "--limit must not be negative") }
+        try ValueParsing.atLeast(limit, 0, flag: "--limit")
+        guard limit <= Limits.maxListLimit else {
+            throw StintError(.usage, "--limit is at most \(Limits.maxListLimit), not \(limit)")
+        }
         var states: [JobState] = []
         for name in (state ?? "").split(separator: ",") {
             guard let parsed = JobState(rawValue: String(name)) else {
@@ -30,21 +49,39 @@ struct List: ParsableCommand {
             states.append(parsed)
         }
         _ = try ValueParsing.pairs(labels, flag: "--label")
-        let jobs = try CLIEnvironment.client.list(states: states, queue: queue, labels: labels, limit: limit)
-        Output(format: global.output).emit(jobs, ndjson: jobs) { render(jobs) }
+        let client = CLIEnvironment.client
+        // One more than asked for says whether any were left out, even from a daemon that gives no total.
+        var (jobs, total) = try client.listCounting(
+            states: states, queue: queue, labels: labels, limit: min(limit + 1, Int(Limits.maxListLimit)))
+        let leftOut = jobs.count > limit || (total ?? 0) > jobs.count
+        if leftOut { jobs.removeFirst(max(0, jobs.count - limit)) }
+        if !leftOut { total = nil }
+        var meta = ["count": jobs.count]
+        if leftOut { meta["more"] = 1 }
+        if let total { meta["total"] = total }
+        let output = Output(format: global.output)
+        output.emit(jobs, ndjson: jobs, meta: meta) { render(jobs) }
+        if leftOut {
+            let shown = "showing the newest \(jobs.count) of \(total.map(String.init) ?? "more") matching jobs"
+            output.note("stint: \(shown); --limit N shows more")
+        }
     }
 
     private func render(_ jobs: [JobView]) -> String {
         guard !jobs.isEmpty else { return "no jobs" }
         let palette = Palette.stdout
-        var table = Table(header: ["ID", "STATE", "QUEUE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"])
+        // A SESSION column only when it tells jobs apart.
+        let showSession = Set(jobs.map { $0.session ?? "" }).count > 1
+        var header = ["ID", "STATE", "QUEUE", "EXIT", "DURATION", "AGE", "COMMAND", "LABELS"]
+        if showSession { header.insert("SESSION", at: 3) }
+        var table = Table(header: header)
         let width = terminalWidth()
         for job in jobs {
             let exit = job.waitCode.map { code in job.reason == .exited ? "\(code)" : "\(code)*" } ?? ""
             let labels = job.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             let command = job.command.replacingOccurrences(of: "\n", with: " ").truncated(to: max(20, width - 50 - labels.count))
             let state = JobText.stateLabel(job)
-            table.rows.append([
+            var row: [(text: String, styled: String)] = [
                 ("\(job.id)", "\(job.id)"),
                 (state, palette.state(state, job.state)),
                 (job.queue, palette.dim(job.queue)),
@@ -53,7 +90,9 @@ struct List: ParsableCommand {
                 (JobText.age(job.createdAt), palette.dim(JobText.age(job.createdAt))),
                 (command, command),
                 (labels, palette.dim(labels)),
-            ])
+            ]
+            if showSession { row.insert((job.session ?? "-", palette.dim(job.session ?? "-")), at: 3) }
+            table.rows.append(row)
         }
         return table.render(palette: palette, width: width)
     }

@@ -15,21 +15,21 @@ struct Logs: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Follow the output until the job ends.")
     var follow = false
 
-    @Option(help: "Only the last N lines (with -f: then follow).")
+    @Option(parsing: .unconditional, help: "Only the last N lines (with -f: then follow).")
     var tail: Int?
 
-    @Option(help: "Only the first N lines.")
+    @Option(parsing: .unconditional, help: "Only the first N lines.")
     var head: Int?
 
-    @Option(help: "Which attempt (default: the last).")
+    @Option(parsing: .unconditional, help: "Which attempt (default: the last).")
     var attempt: Int?
 
     func run() throws {
         let id = try ValueParsing.ids([id])[0]
-        if let tail, tail < 0 { throw StintError(.usage, "--tail must not be negative") }
-        if let head, head < 0 { throw StintError(.usage, "--head must not be negative") }
+        try ValueParsing.atLeast(tail, 0, flag: "--tail")
+        try ValueParsing.atLeast(head, 0, flag: "--head")
         if head != nil, tail != nil || follow { throw StintError(.usage, "--head cannot be combined with --tail or --follow") }
-        if let attempt, attempt < 1 { throw StintError(.usage, "--attempt starts at 1") }
+        try ValueParsing.atLeast(attempt, 1, flag: "--attempt")
         let client = CLIEnvironment.client
         let output = Output(format: global.output)
         if output.format == .text {
@@ -73,7 +73,7 @@ struct Wait: ParsableCommand {
     @Argument(help: "Job ids (space- or comma-separated).")
     var ids: [String] = []
 
-    @Option(help: "Give up after this long and exit 75 (e.g. 30, 1.5s, 10m).")
+    @Option(parsing: .unconditional, help: "Give up after this long and exit 75 (e.g. 30, 1.5s, 10m).")
     var timeout: String?
 
     @Flag(help: "Return when the first of the jobs ends (or meets --until).")
@@ -88,7 +88,11 @@ struct Wait: ParsableCommand {
         let condition = try until.map { text throws(StintError) in try WaitUntil(parsing: text) }
         let output = Output(format: global.output)
         let response = try CLIEnvironment.client.wait(ids, any: any, timeout: seconds, until: condition)
-        output.emit(response, ndjson: response.jobs) {
+        let rows = response.jobs.enumerated().map { index, job in
+            WaitRow(job: job, waitReason: response.reasons.flatMap { index < $0.count ? $0[index] : nil })
+        }
+        let meta = WaitMeta(count: rows.count, done: response.done, reason: response.reason, match: response.match)
+        output.emit(response, ndjson: rows, metaObject: meta) {
             var lines: [String] = []
             for (index, job) in response.jobs.enumerated() {
                 let reason = response.reasons?[index] ?? nil
@@ -125,4 +129,26 @@ struct Wait: ParsableCommand {
         if response.jobs.count == 1 { return response.jobs[0].waitCode ?? 75 }
         return response.jobs.allSatisfy { $0.waitCode == 0 } ? 0 : 6
     }
+}
+
+/// One line of `wait -o ndjson`: the job, and why its wait returned (`-o json`'s `reasons`).
+private struct WaitRow: Encodable {
+    let job: JobView
+    let waitReason: WaitReason?
+
+    private enum CodingKeys: String, CodingKey { case waitReason }
+
+    func encode(to encoder: any Encoder) throws {
+        try job.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(waitReason, forKey: .waitReason)
+    }
+}
+
+/// The `_meta` line of `wait -o ndjson`: the count, and `-o json`'s `done`, `reason` and `match`.
+private struct WaitMeta: Encodable {
+    let count: Int
+    let done: Bool
+    let reason: WaitReason?
+    let match: String?
 }

@@ -10,6 +10,10 @@ struct MCPCommand: ParsableCommand {
             Speaks the Model Context Protocol on stdin and stdout, for an agent that starts it as an \
             MCP server. Every call is scoped to one session (--session, else $STINT_SESSION, else one \
             made up for this process); the agent is pushed a notification when a job of it ends.
+
+            It reads STINT_HOME, STINT_SOCKET, STINT_SESSION, STINT_NO_AUTOSTART and STINT_TIMEOUT \
+            as every command does (see `stint --help`); it talks to the local daemon only, not to \
+            STINT_URL.
             """)
 
     @Option(help: "The session to scope every call to (default: $STINT_SESSION, else a new one).")

@@ -26,15 +26,15 @@ struct Notifications: ParsableCommand {
     @Flag(help: "Stream pending and then new notifications as NDJSON until interrupted.")
     var watch = false
 
-    @Option(help: ArgumentHelp("Only notifications with a larger id.", valueName: "NID"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only notifications with a larger id.", valueName: "NID"))
     var after: Int64 = 0
 
-    @Option(help: "Show at most this many, the oldest first.")
+    @Option(parsing: .unconditional, help: "Show at most this many, the oldest first.")
     var limit: Int = 1000
 
     func run() throws {
-        guard limit > 0 else { throw StintError(.usage, "--limit must be positive") }
-        guard after >= 0 else { throw StintError(.usage, "--after must not be negative") }
+        try ValueParsing.atLeast(limit, 1, flag: "--limit")
+        try ValueParsing.atLeast(after, 0, flag: "--after")
         let client = CLIEnvironment.client
         if watch { return try stream(client) }
         let list = try client.notifications(after: after, limit: limit)

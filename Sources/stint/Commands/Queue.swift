@@ -124,19 +124,19 @@ struct QueueSet: ParsableCommand {
     @Argument(help: "The queue name.")
     var name: String
 
-    @Option(help: "The most jobs of this queue running at once (0: no limit beyond the daemon's --parallel).")
+    @Option(parsing: .unconditional, help: "The most jobs of this queue running at once (0: no limit beyond the daemon's --parallel).")
     var concurrency: Int?
 
-    @Option(name: .customLong("breaker-threshold"), help: "Consecutive transient failures that open the breaker (0: off).")
+    @Option(name: .customLong("breaker-threshold"), parsing: .unconditional, help: "Consecutive transient failures that open the breaker (0: off).")
     var breakerThreshold: Int?
 
-    @Option(name: .customLong("breaker-pause"), help: ArgumentHelp("How long an open breaker claims nothing before one probe job (default 60s).", valueName: "DUR"))
+    @Option(name: .customLong("breaker-pause"), parsing: .unconditional, help: ArgumentHelp("How long an open breaker claims nothing before one probe job (default 60s).", valueName: "DUR"))
     var breakerPause: String?
 
     @Option(help: ArgumentHelp("A shell command that must exit 0 before jobs are claimed ('' removes it).", valueName: "CMD"))
     var preflight: String?
 
-    @Option(name: .customLong("preflight-ttl"), help: ArgumentHelp("How long a preflight result is trusted (default 30s; at least 1s).", valueName: "DUR"))
+    @Option(name: .customLong("preflight-ttl"), parsing: .unconditional, help: ArgumentHelp("How long a preflight result is trusted (default 30s; at least 1s).", valueName: "DUR"))
     var preflightTTL: String?
 
     @Option(help: ArgumentHelp("POST every notification of the queue's jobs to this http(s) URL ('' removes it).", valueName: "URL"))
@@ -147,6 +147,8 @@ struct QueueSet: ParsableCommand {
 
     func run() throws {
         try QueueName.validate(name)
+        try ValueParsing.atLeast(concurrency, 0, flag: "--concurrency")
+        try ValueParsing.atLeast(breakerThreshold, 0, flag: "--breaker-threshold")
         let update = QueueUpdate(
             concurrency: concurrency, breakerThreshold: breakerThreshold,
             breakerPause: try breakerPause.map { text throws(StintError) in try ValueParsing.duration(text, flag: "--breaker-pause") },
@@ -165,17 +167,17 @@ struct Events: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Only events of this job.")
+    @Option(parsing: .unconditional, help: "Only events of this job.")
     var job: String?
 
     @Option(help: "Only events of this queue.")
     var queue: String?
 
-    @Option(help: "Show at most this many, the newest.")
+    @Option(parsing: .unconditional, help: "Show at most this many, the newest.")
     var limit: Int = 100
 
     func run() throws {
-        guard limit >= 0 else { throw StintError(.usage, "--limit must not be negative") }
+        try ValueParsing.atLeast(limit, 0, flag: "--limit")
         let jobID = try job.map { text throws(StintError) in try ValueParsing.ids([text])[0] }
         let events = try CLIEnvironment.client.events(job: jobID, queue: queue, limit: limit)
         Output(format: global.output).emit(events, ndjson: events) {

@@ -13,7 +13,7 @@ struct Stop: ParsableCommand {
     @Argument(help: "Job ids.")
     var ids: [String] = []
 
-    @Option(help: "Time between SIGTERM and SIGKILL (default 10s).")
+    @Option(parsing: .unconditional, help: "Time between SIGTERM and SIGKILL (default 10s).")
     var grace: String?
 
     @Flag(name: .customLong("no-wait"), help: "Return once the stop was requested.")
@@ -49,7 +49,7 @@ struct Kill: ParsableCommand {
     @Argument(help: "The job id.")
     var id: String
 
-    @Option(name: .shortAndLong, help: "The signal: a number or a name such as TERM, INT, HUP, KILL, USR1.")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "The signal: a number or a name such as TERM, INT, HUP, KILL, USR1.")
     var signal: String = "TERM"
 
     func run() throws {
@@ -107,7 +107,7 @@ struct Prune: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .customLong("older-than"), help: "Only jobs that ended at least this long ago (e.g. 7d, 12h).")
+    @Option(name: .customLong("older-than"), parsing: .unconditional, help: "Only jobs that ended at least this long ago (e.g. 7d, 12h).")
     var olderThan: String?
 
     func run() throws {

@@ -19,10 +19,34 @@ enum CLIEnvironment {
     /// A client that starts the daemon when nothing answers, unless `STINT_NO_AUTOSTART=1`,
     /// scoped to ``session``.
     static var client: StintClient {
-        let autostart = environment["STINT_NO_AUTOSTART"] != "1" && remote == nil
+        let autostart = !autostartDisabled && remote == nil
         var client = StintClient(paths: paths, autostartExecutable: autostart ? executablePath : nil, session: session)
         client.remote = remote
+        client.autostartDisabledByUser = autostartDisabled
+        client.timeout = (try? timeout()) ?? StintClient.defaultTimeout
         return client
+    }
+
+    /// A client that never starts a daemon (`daemon status`, `daemon stop`), else as ``client``.
+    static var clientWithoutAutostart: StintClient {
+        var client = client
+        client.autostartExecutable = nil
+        return client
+    }
+
+    /// Whether the user turned auto-start off (`STINT_NO_AUTOSTART=1`).
+    static var autostartDisabled: Bool { environment["STINT_NO_AUTOSTART"] == "1" }
+
+    /// `STINT_TIMEOUT`: how long connecting, and each silence of the daemon while it
+    /// answers, may last; default ``StintClient/defaultTimeout``. An invalid value is a usage error.
+    static func timeout() throws(StintError) -> Double {
+        guard let text = environment["STINT_TIMEOUT"], !text.isEmpty else { return StintClient.defaultTimeout }
+        if text.hasPrefix("-") { throw StintError(.usage, "STINT_TIMEOUT must not be negative: \(text)") }
+        guard let seconds = DurationParser.seconds(text), seconds > 0 else {
+            throw StintError(
+                .usage, "invalid STINT_TIMEOUT: '\(text)'", hint: "a duration above zero such as 30s, 2m or 1.5s; the default is 30s")
+        }
+        return seconds
     }
 
     /// `STINT_URL` and `STINT_TOKEN`: a daemon to reach over TCP instead of the local socket.
@@ -48,13 +72,29 @@ enum CLIEnvironment {
 /// Parses the values users type into flags, as usage errors.
 enum ValueParsing {
     static func duration(_ text: String, flag: String) throws(StintError) -> Double {
+        try notNegative(text, flag: flag)
         guard let seconds = DurationParser.seconds(text) else {
             throw StintError(.usage, "invalid duration for \(flag): '\(text)'", hint: "use e.g. 30, 1.5s, 250ms, 10m, 2h, 1h30m")
         }
         return seconds
     }
 
+    /// Refuses a value written with a leading minus, saying so (rather than "invalid").
+    static func notNegative(_ text: String, flag: String) throws(StintError) {
+        if text.trimmingCharacters(in: .whitespaces).hasPrefix("-") {
+            throw StintError(.usage, "\(flag) must not be negative: \(text)")
+        }
+    }
+
+    /// A whole number of at least `minimum`, for flags ArgumentParser reads as `Int`.
+    static func atLeast<N: BinaryInteger>(_ value: N?, _ minimum: N, flag: String) throws(StintError) {
+        guard let value, value < minimum else { return }
+        if value < 0 { throw StintError(.usage, "\(flag) must not be negative: \(value)") }
+        throw StintError(.usage, "\(flag) must be at least \(minimum): \(value)")
+    }
+
     static func size(_ text: String, flag: String) throws(StintError) -> Int64 {
+        try notNegative(text, flag: flag)
         guard let bytes = ByteSizeParser.bytes(text) else {
             throw StintError(.usage, "invalid size for \(flag): '\(text)'", hint: "use e.g. 1048576, 512K, 1MiB, 64M, 2G")
         }
@@ -76,6 +116,7 @@ enum ValueParsing {
         var result: [Int64] = []
         for text in texts {
             for part in text.split(separator: ",") {
+                if part.hasPrefix("-") { throw StintError(.usage, "job ids must not be negative: \(part)") }
                 guard let id = Int64(part), id > 0 else {
                     throw StintError(.usage, "not a job id: '\(part)'", hint: "job ids are positive integers, as `stint ls` shows")
                 }
@@ -88,6 +129,7 @@ enum ValueParsing {
 
     /// `MIN..MAX` durations, such as `1s..5m`.
     static func backoff(_ text: String, flag: String) throws(StintError) -> (Double, Double) {
+        try notNegative(text, flag: flag)
         guard let range = DurationParser.range(text) else {
             throw StintError(.usage, "invalid value for \(flag): '\(text)'", hint: "use MIN..MAX, for example 1s..5m")
         }
@@ -117,6 +159,7 @@ enum ValueParsing {
     }
 
     static func signal(_ text: String) throws(StintError) -> Int32 {
+        try notNegative(text, flag: "--signal")
         if let number = Int32(text), number > 0, number < 65 { return number }
         let names: [String: Int32] = [
             "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "KILL": SIGKILL, "USR1": SIGUSR1, "USR2": SIGUSR2,

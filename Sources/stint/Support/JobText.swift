@@ -17,14 +17,14 @@ enum WaitSummary {
 }
 
 enum JobText {
-    /// The state as `ls` shows it: `running (stalled)`, `queued (in 12s)`, `queued (after 2)`.
+    /// The state as `ls` shows it: `running (stalled)`, `queued (in 12s)`, `queued (waiting for 2 jobs)`.
     static func stateLabel(_ job: JobView) -> String {
         var label = job.state.rawValue
         if job.state == .running, let progress = job.progress { label += " " + progress.text }
         if job.stalledAt != nil { label += " (stalled)" }
         if job.stopDeferred == true { label += " (stop deferred)" }
         if let waiting = job.waitingFor, waiting > 0 {
-            label += " (after \(waiting))"
+            label += " (waiting for \(waiting) job\(waiting == 1 ? "" : "s"))"
         } else if let runAt = job.runAt {
             label += " (in \(DurationText.short(max(0, runAt.timeIntervalSinceNow))))"
         }

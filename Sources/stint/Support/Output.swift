@@ -10,24 +10,25 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     nonisolated(unsafe) static var rootDefault: OutputFormat = .text
 
     /// Removes a `-o FORMAT` given before the subcommand name and returns it.
+    ///
+    /// A value that is no format is moved after the subcommand, so `stint -o yaml ls`
+    /// fails with the same message as `stint ls -o yaml`.
     static func extractLeading(_ arguments: [String]) -> ([String], OutputFormat?) {
         var rest = arguments
         var format: OutputFormat?
+        var invalid: [String] = []
         var index = 0
         while index < rest.count, rest[index].hasPrefix("-"), rest[index] != "--" {
             let argument = rest[index]
-            if argument == "-o" || argument == "--output", index + 1 < rest.count,
-                let parsed = OutputFormat(rawValue: rest[index + 1])
-            {
+            if argument == "-o" || argument == "--output", index + 1 < rest.count {
+                let value = rest[index + 1]
                 rest.removeSubrange(index...(index + 1))
-                format = parsed
+                if let parsed = OutputFormat(rawValue: value) { format = parsed } else { invalid = ["-o", value] }
                 continue
             }
-            if let prefix = ["--output=", "-o="].first(where: { argument.hasPrefix($0) }),
-                let parsed = OutputFormat(rawValue: String(argument.dropFirst(prefix.count)))
-            {
+            if let value = attachedValue(argument) {
                 rest.remove(at: index)
-                format = parsed
+                if let parsed = OutputFormat(rawValue: value) { format = parsed } else { invalid = ["-o", value] }
                 continue
             }
             // `--session S` before the subcommand too; it is every command's option.
@@ -43,7 +44,32 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
             }
             index += 1
         }
+        if !invalid.isEmpty { rest.insert(contentsOf: invalid, at: rest.firstIndex(of: "--") ?? rest.endIndex) }
         return (rest, format)
+    }
+
+    /// The value of `--output=F`, `-o=F` or `-oF`; `nil` for any other argument.
+    private static func attachedValue(_ argument: String) -> String? {
+        for prefix in ["--output=", "-o="] where argument.hasPrefix(prefix) {
+            return String(argument.dropFirst(prefix.count))
+        }
+        if argument.hasPrefix("-o"), !argument.hasPrefix("--"), argument.count > 2 { return String(argument.dropFirst(2)) }
+        return nil
+    }
+
+    /// Spells `-oFORMAT` and `-o=FORMAT` as `-o FORMAT`, which is what ArgumentParser
+    /// reads (it would take `-ojson` for the flags `-o -j -s …`). Stops at `--`.
+    static func splitAttached(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--" { return result + arguments[index...] }
+            if argument.hasPrefix("-o"), !argument.hasPrefix("--"), argument.count > 2 {
+                result += ["-o", String(argument.dropFirst(argument.hasPrefix("-o=") ? 3 : 2))]
+            } else {
+                result.append(argument)
+            }
+        }
+        return result
     }
 
     /// The format asked for on a command line, before (or without) a successful parse,
@@ -86,7 +112,11 @@ struct Output {
     let format: OutputFormat
 
     /// Prints `data` in the envelope (json), as lines plus `_meta` (ndjson), or as `text()`.
-    func emit<T: Codable & Sendable>(_ data: T, ndjson rows: [any Encodable]? = nil, meta: [String: Int]? = nil, text: () -> String) {
+    /// `metaObject`, when given, is the `_meta` object instead of `meta`.
+    func emit<T: Codable & Sendable>(
+        _ data: T, ndjson rows: [any Encodable]? = nil, meta: [String: Int]? = nil, metaObject: (any Encodable)? = nil,
+        text: () -> String
+    ) {
         switch format {
         case .text:
             let rendered = text()
@@ -96,7 +126,11 @@ struct Output {
         case .ndjson:
             var lines = ""
             for row in rows ?? [data] { lines += Self.encode(AnyEncodable(row)) + "\n" }
-            lines += Self.encode(["_meta": meta ?? ["count": (rows ?? [data]).count]]) + "\n"
+            if let metaObject {
+                lines += Self.encode(["_meta": AnyEncodable(metaObject)]) + "\n"
+            } else {
+                lines += Self.encode(["_meta": meta ?? ["count": (rows ?? [data]).count]]) + "\n"
+            }
             Self.out(lines)
         }
     }
