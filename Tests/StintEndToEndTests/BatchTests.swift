@@ -276,7 +276,7 @@ struct BatchTests {
         let stint = try StintHarness()
         let record = Record(stint: stint)
         let command = ["batch", "--range", "1-8", "--checkpoint-every", "1", "--"]
-            + record.logged("if [ \"$1\" = 3 ]; then sleep 1.5; else sleep 0.1; fi")
+            + record.logged("if [ \"$1\" = 3 ]; then sleep 4; else sleep 0.1; fi")
         let batch = try stint.start(command)
         #expect(try stint.eventually { record.has("start 3") })
         kill(batch.pid, signal)
