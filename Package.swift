@@ -120,7 +120,9 @@ let package = Package(
         ),
         .testTarget(name: "StintCoreTests", dependencies: ["StintCore"]),
         .testTarget(name: "StintBatchTests", dependencies: ["StintCore", "StintBatch"]),
-        .testTarget(name: "StintStoreTests", dependencies: ["StintCore", "StintStore"]),
+        .testTarget(
+            name: "StintStoreTests",
+            dependencies: ["StintCore", "StintStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "StintEngineTests",
             dependencies: [

@@ -30,12 +30,37 @@ public struct ShimHandle: Sendable, Hashable {
 
     /// The shim's and the command's pids, from `RUN_DIR/pid`, once the command started.
     public var pids: (shim: Int32, command: Int32)? {
+        processes.map { ($0.shimPid, $0.commandPid) }
+    }
+
+    /// Who the job's processes are, from `RUN_DIR/pid`, once the command started.
+    public var processes: JobProcesses? {
         guard let text = try? String(contentsOfFile: runDirectory + "/pid", encoding: .utf8) else {
             return nil
         }
-        let parts = text.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
-        guard parts.count == 2 else { return nil }
-        return (parts[0], parts[1])
+        let parts = text.split(whereSeparator: \.isWhitespace)
+        // "SHIM COMMAND" from shims before the start times were recorded; "SHIM COMMAND
+        // SHIM_START COMMAND_START" since (0: unknown).
+        guard parts.count == 2 || parts.count == 4, let shim = Int32(parts[0]), let command = Int32(parts[1])
+        else { return nil }
+        func start(_ index: Int) -> String? {
+            guard parts.count == 4, parts[index] != "0" else { return nil }
+            return String(parts[index])
+        }
+        return JobProcesses(shimPid: shim, shimStart: start(2), commandPid: command, commandStart: start(3))
+    }
+
+    /// Whether the launcher created this attempt's run folder: it does so before it starts the
+    /// shim, so a claimed attempt without one never started.
+    public var exists: Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: runDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// Whether a shim ever ran in this folder: it creates `lock` first thing and writes `pid`
+    /// and `exit.json` later.
+    public var shimEverRan: Bool {
+        ["lock", "pid", "exit.json"].contains { access(runDirectory + "/" + $0, F_OK) == 0 }
     }
 
     /// Whether the shim put off a stop or timeout because a `stint critical` step of the job

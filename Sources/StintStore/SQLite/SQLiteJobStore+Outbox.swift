@@ -4,7 +4,7 @@ import StintCore
 
 extension SQLiteJobStore {
     public func notifications(session: String?, after: Int64, limit: Int) async throws -> NotificationList {
-        try await pool.read { db in
+        try await read { db in
             let rows: [Row]
             let dropped: Int
             if let session {
@@ -27,7 +27,7 @@ extension SQLiteJobStore {
     }
 
     public func ack(_ ids: [Int64], session: String?, now: Date) async throws -> AckResponse {
-        try await pool.write { db in
+        try await write { db in
             var acked: [Int64] = []
             var unknown: [Int64] = []
             for id in ids {
@@ -47,7 +47,7 @@ extension SQLiteJobStore {
     }
 
     public func dueDeliveries(now: Date, limit: Int) async throws -> [DeliveryView] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT * FROM deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
@@ -57,14 +57,14 @@ extension SQLiteJobStore {
     }
 
     public func nextDeliveryAt() async throws -> Date? {
-        try await pool.read { db in
+        try await read { db in
             try Double.fetchOne(db, sql: "SELECT MIN(next_at) FROM deliveries WHERE status = 'pending'")
                 .map(Date.init(timeIntervalSince1970:))
         }
     }
 
     public func recordDelivery(id: Int64, status: DeliveryStatus, nextAt: Date?, error: String?, now: Date) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE deliveries SET attempts = attempts + 1, status = ?, next_at = ?, last_error = ?, updated_at = ?
@@ -78,7 +78,7 @@ extension SQLiteJobStore {
     }
 
     public func deliveries(job: Int64?, limit: Int) async throws -> [DeliveryView] {
-        try await pool.read { db in
+        try await read { db in
             if let job {
                 return try Row.fetchAll(
                     db, sql: "SELECT * FROM deliveries WHERE job_id = ? ORDER BY id LIMIT ?", arguments: [job, limit]
