@@ -120,6 +120,7 @@ let package = Package(
         ),
         .testTarget(name: "StintCoreTests", dependencies: ["StintCore"]),
         .testTarget(name: "StintBatchTests", dependencies: ["StintCore", "StintBatch"]),
+        .testTarget(name: "StintRunnerTests", dependencies: ["StintRunner"]),
         .testTarget(
             name: "StintStoreTests",
             dependencies: ["StintCore", "StintStore", .product(name: "GRDB", package: "GRDB.swift")]),

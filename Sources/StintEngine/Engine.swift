@@ -296,19 +296,19 @@ public actor Engine {
         running[id] = RunningAttempt(
             attempt: attempt, shimPid: shimPid, handle: handle, spec: job.spec,
             stall: StallTracker(stallAfter: job.spec.stallAfter ?? PromptDetector.defaultStallAfter, now: clock.now()))
-        watcher.watch(pid: shimPid) { [weak self] in
+        watcher.watch(pid: shimPid) { [weak self] status in
             guard let self else { return }
             // Unstructured on purpose: the watcher's queue must not wait for the store.
             // The engine awaits nothing here; `shimExited` records the outcome itself.
-            Task { await self.shimExited(job: id, attempt: attempt) }
+            Task { await self.shimExited(job: id, attempt: attempt, status: status) }
         }
     }
 
-    private func shimExited(job: Int64, attempt: Int) async {
+    private func shimExited(job: Int64, attempt: Int, status: ShimExitStatus?) async {
         guard let entry = running[job], entry.attempt == attempt else { return }
         running[job] = nil
         let claimed = ClaimedJob(id: job, attempt: attempt, queue: entry.spec.queueName, spec: entry.spec, shimPid: entry.shimPid, startedAt: clock.now())
-        await conclude(claimed, handle: entry.handle, shimPid: entry.shimPid)
+        await conclude(claimed, handle: entry.handle, shimPid: entry.shimPid, status: status)
         await dispatch()
     }
 
@@ -318,16 +318,16 @@ public actor Engine {
     /// processes may still run: they are found and ended (``LeftoverProcesses``) before the
     /// attempt is concluded, so that a retry never runs beside them, and the outcome's
     /// message says what was found. If some cannot be ended, the attempt is not retried.
-    private func conclude(_ job: ClaimedJob, handle: ShimHandle, shimPid: Int32?) async {
+    private func conclude(_ job: ClaimedJob, handle: ShimHandle, shimPid: Int32?, status: ShimExitStatus? = nil) async {
         let missing: String
         do {
             if let exit = try handle.exitRecord() {
                 await record(job, outcome: exit.outcome, shimPid: shimPid ?? handle.pids?.shim)
                 return
             }
-            missing = "the shim died (no exit record)"
+            missing = ShimExitStatus.describe(status)
         } catch {
-            missing = "the shim died (unreadable exit record: \(error))"
+            missing = "the shim's exit record is unreadable: \(error)"
         }
         let processes = handle.processes
         var message = missing
