@@ -13,12 +13,19 @@ public struct JobProcesses: Sendable, Hashable {
     public var commandPid: Int32
     /// The command's start time, when recorded.
     public var commandStart: String?
+    /// Orphans the shim adopted as subreaper (`RUN_DIR/adopted`): their start time by pid.
+    /// They may have left the session and the group, so this record is all that ties them
+    /// to the job once the shim is gone.
+    public var adopted: [Int32: String]
 
     /// Creates a record.
-    public init(shimPid: Int32, shimStart: String?, commandPid: Int32, commandStart: String?) {
+    public init(
+        shimPid: Int32, shimStart: String?, commandPid: Int32, commandStart: String?, adopted: [Int32: String] = [:]
+    ) {
         self.shimPid = shimPid
         self.shimStart = shimStart
         self.commandPid = commandPid
         self.commandStart = commandStart
+        self.adopted = adopted
     }
 }

@@ -10,8 +10,9 @@ import Foundation
 /// Without its shim the job's tree is re-parented to init, but it keeps its ids: every
 /// process that did not leave the shim's session has the shim's pid as its session id, and
 /// the command's process group has the command's pid as its id. A process belongs to the
-/// job when it is in that session or that group (or is the command, by pid and start time),
-/// or descends from one that is, and started no earlier than the shim.
+/// job when it is in that session or that group, or is the command or an orphan the shim
+/// recorded as adopted (by pid and start time), or descends from one that is; and it
+/// started no earlier than the shim.
 ///
 /// Pid reuse cannot make it kill a stranger: Linux gives out no pid that is still some
 /// process's session or group id, so while one process of the job is left, no new process
@@ -106,6 +107,7 @@ public struct LeftoverProcesses: Sendable {
         for entry in live where startedInTime(entry) {
             if entry.session == session || entry.group == group
                 || (entry.pid == record?.commandPid && commandStart != nil && entry.start == commandStart)
+                || record?.adopted[entry.pid].flatMap({ UInt64($0) }) == entry.start
             {
                 members.insert(entry.pid)
             }

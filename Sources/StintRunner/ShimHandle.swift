@@ -47,7 +47,21 @@ public struct ShimHandle: Sendable, Hashable {
             guard parts.count == 4, parts[index] != "0" else { return nil }
             return String(parts[index])
         }
-        return JobProcesses(shimPid: shim, shimStart: start(2), commandPid: command, commandStart: start(3))
+        return JobProcesses(
+            shimPid: shim, shimStart: start(2), commandPid: command, commandStart: start(3), adopted: adopted)
+    }
+
+    /// `RUN_DIR/adopted`: "PID START" per line, for each orphan the shim adopted.
+    private var adopted: [Int32: String] {
+        guard let text = try? String(contentsOfFile: runDirectory + "/adopted", encoding: .utf8) else { return [:] }
+        var result: [Int32: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            // A line cut short by a crash of the shim mid-write is skipped.
+            guard parts.count == 2, let pid = Int32(parts[0]), UInt64(parts[1]) != nil else { continue }
+            result[pid] = String(parts[1])
+        }
+        return result
     }
 
     /// Whether the launcher created this attempt's run folder: it does so before it starts the

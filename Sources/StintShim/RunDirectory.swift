@@ -6,6 +6,8 @@ import Glibc
 ///   a non-blocking flock to tell whether the shim is alive.
 /// - `pid`: "<shim pid> <child pid> <shim start time> <child start time>\n" once the command
 ///   has started (start times in clock ticks since boot, 0 when unknown).
+/// - `adopted`: "<pid> <start time>\n" for each orphan the shim adopted as subreaper (see
+///   `AdoptedProcesses`).
 /// - `stop`: optional grace period (decimal seconds) for a stop request.
 /// - `signal`: the signal number to forward on SIGUSR1.
 /// - `critical`: every `stint critical` step of the job holds it with flock(LOCK_SH) while
@@ -101,6 +103,15 @@ struct RunDirectory {
         }
         if durable, fsync(fd) != 0 { return SystemError.current() }
         return nil
+    }
+
+    /// Appends `contents` to `name` (creating it); best effort, not fsynced.
+    func append(_ name: StaticString, _ contents: borrowing TextBuffer) {
+        guard case .success(let file) = Posix.openAt(
+            fd, name.cString, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY, 0o644)
+        else { return }
+        Posix.writeAll(file, contents.bytes)
+        close(file)
     }
 
     /// Bytes set aside for the exit record: one page, which is what even a 200-byte file

@@ -93,6 +93,33 @@ struct LifecycleFaultTests {
         try Self.expectLeftoversEnded(stint, id: id, leftovers: leftovers, died: "the shim died (no exit record)")
     }
 
+    @Test("a double-forked process that left the job's session and group is still found, from the shim's record")
+    func escapedProcessIsFound() throws {
+        let stint = try StintHarness()
+        // `setsid -f` forks, and its child calls setsid() and execs sleep; the parent exits, so
+        // the sleep is adopted by the shim: in neither the job's session nor its group.
+        let id = try stint.add("--", "sh", "-c", "setsid -f sleep 300; sleep 300")
+        var shim: Int32 = 0
+        var escaped: Int32 = 0
+        try #require(
+            try stint.eventually(20) {
+                guard let pid = try stint.show(id).attemptList?.first?.shimPid else { return false }
+                shim = pid
+                let adopted = (try? String(contentsOfFile: stint.home + "/run/\(id).1/adopted", encoding: .utf8)) ?? ""
+                guard let first = adopted.split(separator: " ").first, let pid = Int32(first) else { return false }
+                escaped = pid
+                return true
+            }, "the shim never recorded the adopted sleep")
+        let leftovers = stint.processes(job: id).filter { $0 != shim }
+        #expect(leftovers.contains(escaped))
+        kill(shim, SIGKILL)
+        #expect(try stint.eventually(20) { try stint.show(id).state == .failed })
+        #expect(!Self.isAlive(escaped), "the escaped process \(escaped) still runs")
+        for pid in leftovers { #expect(!Self.isAlive(pid), "leftover process \(pid) still runs") }
+        let message = try #require(try stint.show(id).attemptList?.first?.message)
+        #expect(message.contains(String(escaped)), "\(message)")
+    }
+
     @Test("a job claimed but never started (daemon SIGKILLed before the shim) runs once, with no retry used")
     func claimedNeverStarted() throws {
         let stint = try StintHarness()

@@ -106,3 +106,17 @@ struct LeftoverProcessesTests {
         #expect(ShimExitStatus.describe(ShimExitStatus(raw: 71 << 8)) == "the shim exited with status 71 without an exit record")
     }
 }
+
+extension LeftoverProcessesTests {
+    @Test("an orphan the shim adopted is the job's by pid and start time, with its children; a reused pid is not")
+    func adopted() {
+        var record = Self.record
+        record.adopted = [300: "6000", 301: "6100"]
+        let table = [
+            Self.process(300, parent: 1, group: 300, session: 300, start: 6000),  // a setsid daemon
+            Self.process(302, parent: 300, group: 300, session: 300),  // its worker
+            Self.process(301, parent: 1, group: 301, session: 301, start: 9999),  // 301 reused since
+        ]
+        #expect(Self.select(table, record: record) == [300, 302])
+    }
+}
