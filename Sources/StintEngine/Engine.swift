@@ -112,7 +112,7 @@ public actor Engine {
             if let pid = await Self.livePid(handle) {
                 logger.info("re-attached to running job", metadata: ["job": "\(claimed.id)", "shim": "\(pid)"])
                 track(claimed, shimPid: pid, handle: handle)
-            } else if await Self.neverStarted(handle) {
+            } else if await handle.neverStarted() {
                 await unclaim(claimed, handle: handle)
             } else {
                 await conclude(claimed, handle: handle, shimPid: claimed.shimPid)
@@ -121,19 +121,6 @@ public actor Engine {
         await pruneExpired()
         await dispatch()
         startMaintenance()
-    }
-
-    /// Whether no shim ever ran for this attempt: the daemon stopped between the claim and
-    /// the shim's start. The launcher creates the run folder just before it starts the shim,
-    /// and a shim's first act is to create `lock` in it; a folder without it is given a
-    /// moment, in case a shim started that instant.
-    private static func neverStarted(_ handle: ShimHandle) async -> Bool {
-        guard handle.exists else { return true }
-        for _ in 0..<50 {
-            if handle.shimEverRan { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return !handle.shimEverRan
     }
 
     /// Puts a claimed attempt that never started back in the queue, its number and the

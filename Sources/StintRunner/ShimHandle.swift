@@ -77,6 +77,18 @@ public struct ShimHandle: Sendable, Hashable {
         ["lock", "pid", "exit.json"].contains { access(runDirectory + "/" + $0, F_OK) == 0 }
     }
 
+    /// Whether no shim ever ran for this attempt, for a daemon that finds it claimed but not
+    /// running after a restart: it stopped between the claim and the shim's start. A folder
+    /// without a trace of a shim is given a second, in case a shim was starting that instant.
+    public func neverStarted() async -> Bool {
+        guard exists else { return true }
+        for _ in 0..<50 {
+            if shimEverRan { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !shimEverRan
+    }
+
     /// Whether the shim put off a stop or timeout because a `stint critical` step of the job
     /// is running: `RUN_DIR/stop-deferred` exists from the request until the termination
     /// begins.

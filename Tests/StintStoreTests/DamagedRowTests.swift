@@ -132,3 +132,13 @@ final class DamagedRowTests: Sendable {
         #expect(try await store.job(id)?.state == .succeeded)
     }
 }
+
+extension DamagedRowTests {
+    @Test("a damaged queue row takes its defaults instead of stopping every claim")
+    func damagedQueueRow() async throws {
+        let id = try await store.insertIDs([Self.spec()], now: Self.t0)[0]
+        try await plant("UPDATE queues SET concurrency = 'many', breaker_pause = x'00ff' WHERE name = 'default'")
+        #expect(try await store.queues(now: Self.at(1)).map(\.name) == ["default"])
+        #expect(try await store.claimJobs(limit: 1, host: "box", now: Self.at(1)).map(\.id) == [id])
+    }
+}

@@ -700,22 +700,33 @@ public final class SQLiteJobStore: JobStore {
         var breaker: CircuitBreaker
         var preflight: PreflightStatus?
 
+        /// A value that does not decode (a damaged or hand-edited row) takes its default, so
+        /// that one bad queue row cannot stop every claim (GRDB's subscripts would trap on it).
         init(_ row: Row) {
-            name = row["name"]
+            func value<T: DatabaseValueConvertible>(_ column: String, _ fallback: T) -> T {
+                (try? row.decode(T?.self, forColumn: column)).flatMap { $0 } ?? fallback
+            }
+            func optional<T: DatabaseValueConvertible>(_ column: String) -> T? {
+                (try? row.decode(T?.self, forColumn: column)).flatMap { $0 }
+            }
+            // The fallbacks are the column defaults of `queues` (SQLiteMigrations).
+            name = value("name", QueueName.default)
             settings = QueueSettings(
-                concurrency: row["concurrency"], paused: row["paused"],
-                breaker: CircuitBreaker.Settings(threshold: row["breaker_threshold"], pause: row["breaker_pause"]),
-                preflight: row["preflight"], preflightTTL: row["preflight_ttl"], notify: row["notify"],
-                onEnd: row["on_end"])
-            let until: Double? = row["breaker_until"]
+                concurrency: value("concurrency", 0), paused: value("paused", false),
+                breaker: CircuitBreaker.Settings(
+                    threshold: value("breaker_threshold", 0), pause: value("breaker_pause", 60.0)),
+                preflight: optional("preflight"), preflightTTL: value("preflight_ttl", 30.0),
+                notify: optional("notify"), onEnd: optional("on_end"))
+            let until: Double? = optional("breaker_until")
             breaker = CircuitBreaker(
-                state: CircuitBreaker.State(rawValue: row["breaker_state"]) ?? .closed, streak: row["breaker_streak"],
-                openUntil: until.map(Date.init(timeIntervalSince1970:)), probeJob: row["breaker_probe"])
-            let passed: Bool? = row["preflight_passed"]
-            let checked: Double? = row["preflight_checked_at"]
+                state: CircuitBreaker.State(rawValue: value("breaker_state", "")) ?? .closed,
+                streak: value("breaker_streak", 0), openUntil: until.map(Date.init(timeIntervalSince1970:)),
+                probeJob: optional("breaker_probe"))
+            let passed: Bool? = optional("preflight_passed")
+            let checked: Double? = optional("preflight_checked_at")
             if let passed, let checked {
                 preflight = PreflightStatus(
-                    passed: passed, checkedAt: Date(timeIntervalSince1970: checked), reason: row["preflight_reason"])
+                    passed: passed, checkedAt: Date(timeIntervalSince1970: checked), reason: optional("preflight_reason"))
             }
         }
 
