@@ -142,3 +142,33 @@ extension DamagedRowTests {
         #expect(try await store.claimJobs(limit: 1, host: "box", now: Self.at(1)).map(\.id) == [id])
     }
 }
+
+extension DamagedRowTests {
+    @Test("a damaged delivery ends permanent with the reason; a damaged notification is left out; the others go on")
+    func damagedOutboxRows() async throws {
+        let specs = ["a", "b"].map { name in
+            var spec = Self.spec(session: "s1")
+            spec.notify = "http://127.0.0.1:9/\(name)"
+            return spec
+        }
+        let ids = try await store.insertIDs(specs, now: Self.t0)
+        _ = try await store.claim(limit: 2, host: "box", now: Self.at(1))
+        for id in ids {
+            _ = try await store.finish(
+                AttemptEnding(jobID: id, attempt: 1, outcome: AttemptOutcome(reason: .exited, exitCode: 0, endedAt: Self.at(2))))
+        }
+        try await plant("UPDATE deliveries SET created_at = 'yesterday' WHERE job_id = ?", [ids[0]])
+        try await plant("UPDATE notifications SET body = 'not json' WHERE job_id = ?", [ids[0]])
+
+        let due = try await store.dueDeliveries(now: Self.at(100), limit: 10)
+        #expect(due.map(\.job) == [ids[1]])
+        #expect(try await store.dueDeliveries(now: Self.at(100), limit: 10).map(\.job) == [ids[1]])
+        let listed = try await store.deliveries(job: nil, limit: 10)
+        #expect(listed.map(\.job) == [ids[1]])
+        let status = try await store.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT status || ': ' || last_error FROM deliveries WHERE job_id = ?", arguments: [ids[0]])
+        }
+        #expect(status?.hasPrefix("permanent: the stored delivery does not decode") == true, "\(status ?? "")")
+        #expect(try await store.notifications(session: "s1", after: 0, limit: 10).notifications.map(\.job) == [ids[1]])
+    }
+}
