@@ -356,8 +356,10 @@ public final class SQLiteJobStore: JobStore {
             }
             guard !ended else { return FinishResult(job: try Self.fetchJob(jobID, db: db)) }
             let outcome = ending.outcome
-            let state = JobState(rawValue: row["state"]) ?? .running
-            let stopRequested: Bool = row["stop_requested"]
+            // Decoded with `try`, not GRDB's trapping subscripts: a damaged row makes this
+            // ending throw, and the engine fails the job with the reason.
+            let state = JobState(rawValue: try row.decode(forColumn: "state")) ?? .running
+            let stopRequested: Bool = try row.decode(forColumn: "stop_requested")
             var event = outcome.event
             var retryAt = ending.retryAt
             if event == .fail {
@@ -388,7 +390,7 @@ public final class SQLiteJobStore: JobStore {
                     ending.verdict?.failureClass.rawValue, ending.verdict?.reason,
                     retryAt?.timeIntervalSince1970, jobID, ending.attempt,
                 ])
-            let queue: String = row["queue"]
+            let queue: String = try row.decode(forColumn: "queue")
             if let retryAt {
                 try db.execute(
                     sql: "UPDATE jobs SET state = 'queued', ended_at = NULL, run_at = ?, ready = 0 WHERE id = ?",
@@ -667,10 +669,12 @@ public final class SQLiteJobStore: JobStore {
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM (SELECT * FROM events \(whereSQL) ORDER BY id DESC LIMIT ?) ORDER BY id",
                 arguments: arguments)
-            return rows.map { row in
-                EventView(
-                    id: row["id"], at: Date(timeIntervalSince1970: row["at"]), job: row["job_id"], queue: row["queue"],
-                    kind: row["kind"], message: row["message"])
+            // An event row that does not decode is left out, rather than trapped on.
+            return rows.compactMap { row in
+                try? EventView(
+                    id: row.decode(forColumn: "id"), at: Date(timeIntervalSince1970: row.decode(forColumn: "at")),
+                    job: row.decode(forColumn: "job_id"), queue: row.decode(forColumn: "queue"),
+                    kind: row.decode(forColumn: "kind"), message: row.decode(forColumn: "message"))
             }
         }
     }
@@ -902,7 +906,10 @@ public final class SQLiteJobStore: JobStore {
         try await read { db in
             var result: [JobState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state") {
-                if let state = JobState(rawValue: row["state"]) { result[state] = row["n"] }
+                // A state that is not one (a damaged row) is not counted, rather than trapped on.
+                if let text = try? row.decode(String.self, forColumn: "state"), let state = JobState(rawValue: text) {
+                    result[state] = try row.decode(forColumn: "n")
+                }
             }
             return result
         }
