@@ -393,8 +393,8 @@ public actor Engine {
     /// Outcomes the store could not take yet, by job, each retried by its own task.
     private var pendingEndings: [Int64: Task<Void, Never>] = [:]
 
-    /// Tries `ending` again, after 0.1 s, then twice as long each time up to 5 s, until the
-    /// store takes it. The job stays `running` meanwhile (which is true: its end is not on
+    /// Tries `ending` again, after 0.1 s, then twice as long each time up to 5 s
+    /// (``StoreRetryBackoff``), until the store takes it. The job stays `running` meanwhile (which is true: its end is not on
     /// disk), so `wait` goes on waiting and returns the true outcome once it is stored.
     /// Nothing is lost if the daemon stops first: the exit record stays in the run folder and
     /// the next start's reconciliation reads it again (a `lost` outcome is found again the
@@ -403,13 +403,14 @@ public actor Engine {
         guard pendingEndings[ending.jobID] == nil else { return }
         // Unstructured: nobody awaits it. It ends when the ending is stored, or when the
         // engine shuts down (cancelled; the next start redoes it).
+        let backoff = StoreRetryBackoff()
         pendingEndings[ending.jobID] = Task { [weak self] in
-            var delay = 0.1
+            var failures = 1
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(delay))
+                try? await Task.sleep(for: .seconds(backoff.delay(afterFailures: failures)))
                 guard let self, !Task.isCancelled else { return }
                 if await self.retryFinish(ending, queue: queue) { return }
-                delay = min(delay * 2, 5)
+                failures += 1
             }
         }
     }

@@ -120,11 +120,14 @@ struct LifecycleFaultTests {
         #expect(message.contains(String(escaped)), "\(message)")
     }
 
-    @Test("a job claimed but never started (daemon SIGKILLed before the shim) runs once, with no retry used")
+    @Test("a job claimed but never started (daemon SIGKILLed before the shim) runs as if claimed once: no retry used")
     func claimedNeverStarted() throws {
         let stint = try StintHarness()
         let marker = stint.home + "/ran"
-        let id = try stint.add("--hold", "--retries", "1", "--", "sh", "-c", "echo ran >> \(marker)")
+        // Fails transiently every time, so the runs count what its retry budget allowed.
+        let id = try stint.add(
+            "--hold", "--retries", "1", "--retry-on", "3", "--backoff", "100ms..200ms", "--", "sh", "-c",
+            "echo ran >> \(marker); exit 3")
         stint.killDaemon()
         // What a claim writes, with no run folder and no shim after it.
         try Self.sql(
@@ -135,13 +138,14 @@ struct LifecycleFaultTests {
             """)
         #expect(!FileManager.default.fileExists(atPath: stint.home + "/run/\(id).1"))
         try stint.startDaemon(parallel: 2)
-        #expect(try stint.run("wait", String(id)).status == 0, "\(stint.daemonLog)")
+        #expect(try stint.run("wait", String(id)).status == 3, "\(stint.daemonLog)")
         let job = try stint.show(id)
-        #expect(job.state == .succeeded)
-        #expect(job.attempts == 1)
-        #expect(job.attemptList?.map(\.number) == [1])
-        #expect(job.retries == 1)
-        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "ran\n")
+        #expect(job.state == .failed)
+        // Attempt 1 and its one retry both ran the command; none was spent on the claim.
+        #expect(job.attempts == 2)
+        #expect(job.attemptList?.map(\.number) == [1, 2])
+        #expect(job.attemptList?.map(\.reason) == [.exited, .exited])
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "ran\nran\n")
         #expect(try stint.events(job: id).contains { $0.kind == "requeued" })
     }
 
