@@ -125,4 +125,45 @@ struct DiskFullTests {
         let after = try stint.add("--", "true")
         #expect(try stint.run("wait", String(after)).status == 0)
     }
+
+    @Test(
+        "a shim whose disk was full before it started keeps trying to write its exit record, and writes the truth once space is freed",
+        .enabled(if: DiskFullTests.canMount, "needs mount privileges for a tmpfs"))
+    func shimRetriesItsExitRecord() throws {
+        let folder = "/tmp/stint-shim-full-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try #require(try Self.run("/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder) == 0)
+        defer {
+            _ = try? Self.run("/bin/umount", folder)
+            rmdir(folder)
+        }
+        let runDirectory = folder + "/run"
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        try Self.fill(folder + "/fill")
+
+        let shim = Process()
+        let binary = try StintHarness.locateBinary()
+        shim.executableURL = URL(fileURLWithPath: (binary as NSString).deletingLastPathComponent + "/stint-shim")
+        shim.arguments = ["--run-dir", runDirectory, "--log", folder + "/job.log", "--output-cap", "0", "--", "sh", "-c", "exit 7"]
+        shim.standardOutput = FileHandle.nullDevice
+        shim.standardError = FileHandle.nullDevice
+        try shim.run()
+        defer { if shim.isRunning { kill(shim.processIdentifier, SIGKILL) } }
+
+        // The command is long gone; its record cannot be written, and the shim does not give up.
+        let record = runDirectory + "/exit.json"
+        let until = Date().addingTimeInterval(1)
+        while Date() < until {
+            #expect(shim.isRunning && !FileManager.default.fileExists(atPath: record))
+            usleep(50_000)
+        }
+
+        unlink(folder + "/fill")
+        let deadline = Date().addingTimeInterval(10)
+        while shim.isRunning, Date() < deadline { usleep(20_000) }
+        try #require(!shim.isRunning, "the shim did not write its record after space was freed")
+        #expect(shim.terminationStatus == 0)
+        let text = try String(contentsOfFile: record, encoding: .utf8)
+        #expect(text.contains("\"reason\":\"exited\",\"exit_code\":7,"), "\(text)")
+    }
 }
