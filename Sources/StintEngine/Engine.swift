@@ -108,6 +108,10 @@ public actor Engine {
     /// starting.
     public func start() async throws {
         for claimed in try await store.runningAttempts() {
+            if let damage = claimed.damage {
+                // Reconciled all the same (its processes are real), but never retried.
+                logger.error("a running job's stored row cannot be read in full", metadata: ["job": "\(claimed.id)", "damage": "\(damage)"])
+            }
             let handle = ShimHandle(runDirectory: paths.runDirectory(job: claimed.id, attempt: claimed.attempt))
             if let pid = await Self.livePid(handle) {
                 logger.info("re-attached to running job", metadata: ["job": "\(claimed.id)", "shim": "\(pid)"])
