@@ -303,12 +303,9 @@ public actor Engine {
         await dispatch()
     }
 
-    /// Records the outcome of an attempt whose shim is gone: its exit record, or `lost`.
-    ///
-    /// Without an exit record the shim died before its job's tree ended, so the job's
-    /// processes may still run: they are found and ended (``LeftoverProcesses``) before the
-    /// attempt is concluded, so that a retry never runs beside them, and the outcome's
-    /// message says what was found. If some cannot be ended, the attempt is not retried.
+    /// Records the outcome of an attempt whose shim is gone: its exit record, or `lost` once
+    /// the job's leftover processes are ended (``LostAttempt``). If some cannot be ended, the
+    /// attempt is not retried.
     private func conclude(_ job: ClaimedJob, handle: ShimHandle, shimPid: Int32?, status: ShimExitStatus? = nil) async {
         let missing: String
         do {
@@ -320,27 +317,16 @@ public actor Engine {
         } catch {
             missing = "the shim's exit record is unreadable: \(error)"
         }
-        let processes = handle.processes
-        var message = missing
-        var retry = true
-        if let shim = shimPid ?? processes?.shimPid {
-            let report = await LeftoverProcesses(shimPid: shim, record: processes).end()
-            message += "; " + report.summary
-            if !report.survivors.isEmpty {
-                retry = false
-                logger.error(
-                    "leftover processes of a job survived SIGKILL",
-                    metadata: ["job": "\(job.id)", "pids": "\(report.survivors)"])
-            } else if !report.killed.isEmpty {
-                logger.notice(
-                    "killed leftover processes of a job whose shim died",
-                    metadata: ["job": "\(job.id)", "pids": "\(report.killed)"])
-            }
-        } else {
-            message += "; it recorded no pids, so no leftover process could be looked for"
+        let lost = await LostAttempt.investigate(handle, shimPid: shimPid, missing: missing)
+        if let report = lost.report, !report.survivors.isEmpty {
+            logger.error(
+                "leftover processes of a job survived SIGKILL", metadata: ["job": "\(job.id)", "pids": "\(report.survivors)"])
+        } else if let report = lost.report, !report.killed.isEmpty {
+            logger.notice(
+                "killed leftover processes of a job whose shim died", metadata: ["job": "\(job.id)", "pids": "\(report.killed)"])
         }
-        let outcome = AttemptOutcome(reason: .lost, endedAt: clock.now(), message: message)
-        await record(job, outcome: outcome, shimPid: shimPid ?? processes?.shimPid, retry: retry)
+        let outcome = AttemptOutcome(reason: .lost, endedAt: clock.now(), message: lost.message)
+        await record(job, outcome: outcome, shimPid: shimPid ?? handle.pids?.shim, retry: lost.mayRetry)
     }
 
     /// Classifies the attempt's outcome (transient or permanent), decides on a retry,
