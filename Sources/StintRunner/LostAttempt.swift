@@ -1,3 +1,5 @@
+import Foundation
+
 /// An attempt whose shim is gone without an exit record, once its leftover processes have
 /// been dealt with: what to record of it.
 ///
@@ -21,7 +23,23 @@ public struct LostAttempt: Sendable, Hashable {
             return LostAttempt(
                 message: missing + "; it recorded no pids, so no leftover process could be looked for", report: nil)
         }
+        // Pids and start times mean nothing across a reboot, and nothing of the job survived
+        // it: never look (a process of the new boot could match by chance).
+        if shimPid == nil, let recorded = handle.processesRecordedAt, let boot = bootTime(), recorded < boot {
+            return LostAttempt(
+                message: missing + "; the machine restarted since, so no process of the job was left",
+                report: LeftoverProcesses.Report(killed: [], survivors: []))
+        }
         let report = await LeftoverProcesses(shimPid: shim, record: processes).end()
         return LostAttempt(message: missing + "; " + report.summary, report: report)
+    }
+
+    /// When this machine booted (`btime` in /proc/stat).
+    static func bootTime() -> Date? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
+        for line in stat.split(separator: "\n") where line.hasPrefix("btime ") {
+            return Double(line.dropFirst("btime ".count)).map(Date.init(timeIntervalSince1970:))
+        }
+        return nil
     }
 }

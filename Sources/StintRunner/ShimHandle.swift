@@ -51,6 +51,11 @@ public struct ShimHandle: Sendable, Hashable {
             shimPid: shim, shimStart: start(2), commandPid: command, commandStart: start(3), adopted: adopted)
     }
 
+    /// When `RUN_DIR/pid` was written, if it was.
+    public var processesRecordedAt: Date? {
+        (try? FileManager.default.attributesOfItem(atPath: runDirectory + "/pid"))?[.modificationDate] as? Date
+    }
+
     /// `RUN_DIR/adopted`: "PID START" per line, for each orphan the shim adopted.
     private var adopted: [Int32: String] {
         guard let text = try? String(contentsOfFile: runDirectory + "/adopted", encoding: .utf8) else { return [:] }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import StintRunner
@@ -118,5 +119,22 @@ extension LeftoverProcessesTests {
             Self.process(301, parent: 1, group: 301, session: 301, start: 9999),  // 301 reused since
         ]
         #expect(Self.select(table, record: record) == [300, 302])
+    }
+}
+
+extension LeftoverProcessesTests {
+    @Test("pids recorded before the last boot are never looked for")
+    func recordedBeforeBoot() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stint-lost-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Pids that are surely live now: this process as the "command", its session as the "shim's".
+        try "\(getsid(0)) \(getpid()) 1 1\n".write(toFile: folder + "/pid", atomically: true, encoding: .utf8)
+        let boot = try #require(LostAttempt.bootTime())
+        try FileManager.default.setAttributes([.modificationDate: boot.addingTimeInterval(-60)], ofItemAtPath: folder + "/pid")
+        let lost = await LostAttempt.investigate(ShimHandle(runDirectory: folder), shimPid: nil, missing: "gone")
+        #expect(lost.message == "gone; the machine restarted since, so no process of the job was left")
+        #expect(lost.report?.killed == [])
+        #expect(lost.mayRetry)
     }
 }
