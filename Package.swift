@@ -125,7 +125,10 @@ let package = Package(
         .testTarget(name: "StintCoreTests", dependencies: ["StintCore"]),
         .testTarget(name: "StintPatternTests", dependencies: ["StintCore", "StintPattern"]),
         .testTarget(name: "StintBatchTests", dependencies: ["StintCore", "StintBatch"]),
-        .testTarget(name: "StintStoreTests", dependencies: ["StintCore", "StintStore"]),
+        .testTarget(name: "StintRunnerTests", dependencies: ["StintRunner"]),
+        .testTarget(
+            name: "StintStoreTests",
+            dependencies: ["StintCore", "StintStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "StintEngineTests",
             dependencies: [

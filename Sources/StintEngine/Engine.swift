@@ -105,15 +105,24 @@ public actor Engine {
 
     /// Rebuilds the truth after a (re)start, then fills the free slots.
     ///
-    /// For each attempt the store still shows running: an exit record gives its true
-    /// outcome; a shim that still holds its lock is re-attached; otherwise the attempt
-    /// is `lost` — never a success.
+    /// For each attempt the store still shows running: a shim that still holds its lock is
+    /// re-attached; an attempt whose shim never ran (no run folder) goes back to the queue
+    /// without using a retry; an exit record gives the true outcome; otherwise the job's
+    /// leftover processes are ended and the attempt is `lost` — never a success. A job the
+    /// engine cannot process is failed with the reason; it never keeps the daemon from
+    /// starting.
     public func start() async throws {
         for claimed in try await store.runningAttempts() {
+            if let damage = claimed.damage {
+                // Reconciled all the same (its processes are real), but never retried.
+                logger.error("a running job's stored row cannot be read in full", metadata: ["job": "\(claimed.id)", "damage": "\(damage)"])
+            }
             let handle = ShimHandle(runDirectory: paths.runDirectory(job: claimed.id, attempt: claimed.attempt))
             if let pid = await Self.livePid(handle) {
                 logger.info("re-attached to running job", metadata: ["job": "\(claimed.id)", "shim": "\(pid)"])
                 track(claimed, shimPid: pid, handle: handle)
+            } else if await handle.neverStarted() {
+                await unclaim(claimed, handle: handle)
             } else {
                 await conclude(claimed, handle: handle, shimPid: claimed.shimPid)
             }
@@ -123,11 +132,27 @@ public actor Engine {
         startMaintenance()
     }
 
+    /// Puts a claimed attempt that never started back in the queue, its number and the
+    /// job's retries untouched.
+    private func unclaim(_ job: ClaimedJob, handle: ShimHandle) async {
+        do {
+            _ = try await store.unclaim(job: job.id, attempt: job.attempt, now: clock.now())
+            try? FileManager.default.removeItem(atPath: handle.runDirectory)
+            logger.notice(
+                "claimed job never started; back in the queue", metadata: ["job": "\(job.id)", "attempt": "\(job.attempt)"])
+        } catch {
+            logger.error("cannot requeue a job that never started", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            await failUnprocessable(
+                job.id, attempt: job.attempt, reason: "attempt \(job.attempt) never started and cannot be requeued: \(error)")
+        }
+    }
+
     /// Stops the engine's timers (the stall watchdog, retention and wake-ups). Running
     /// jobs go on under their shims.
     public func shutdown() {
         maintenanceTask?.cancel()
         wakeTask?.cancel()
+        for task in pendingEndings.values { task.cancel() }
     }
 
     /// The pid of the shim still running in `handle`'s folder, if one is.
@@ -216,6 +241,12 @@ public actor Engine {
                     "breaker \(transition.from.rawValue) → \(transition.to.rawValue)",
                     metadata: ["queue": "\(queue)", "reason": "\(transition.reason)"])
             }
+            for failed in result.failed {
+                logger.error(
+                    "failed a job whose stored row cannot be read",
+                    metadata: ["job": "\(failed.job.id)", "reason": "\(failed.job.endReason ?? "")"])
+                await settled(failed)
+            }
             for job in result.claimed { await launch(job) }
             for (queue, command) in result.preflightsDue { startPreflight(queue: queue, command: command) }
             scheduleWake(at: result.nextWake)
@@ -269,43 +300,55 @@ public actor Engine {
         running[id] = RunningAttempt(
             attempt: attempt, shimPid: shimPid, handle: handle, spec: job.spec,
             stall: StallTracker(stallAfter: job.spec.stallAfter ?? PromptDetector.defaultStallAfter, now: clock.now()))
-        watcher.watch(pid: shimPid) { [weak self] in
+        watcher.watch(pid: shimPid) { [weak self] status in
             guard let self else { return }
             // Unstructured on purpose: the watcher's queue must not wait for the store.
             // The engine awaits nothing here; `shimExited` records the outcome itself.
-            Task { await self.shimExited(job: id, attempt: attempt) }
+            Task { await self.shimExited(job: id, attempt: attempt, status: status) }
         }
     }
 
-    private func shimExited(job: Int64, attempt: Int) async {
+    private func shimExited(job: Int64, attempt: Int, status: ShimExitStatus?) async {
         guard let entry = running[job], entry.attempt == attempt else { return }
         running[job] = nil
         let claimed = ClaimedJob(id: job, attempt: attempt, queue: entry.spec.queueName, spec: entry.spec, shimPid: entry.shimPid, startedAt: clock.now())
-        await conclude(claimed, handle: entry.handle, shimPid: entry.shimPid)
+        await conclude(claimed, handle: entry.handle, shimPid: entry.shimPid, status: status)
         await dispatch()
     }
 
-    /// Records the outcome of an attempt whose shim is gone: its exit record, or `lost`.
-    private func conclude(_ job: ClaimedJob, handle: ShimHandle, shimPid: Int32?) async {
-        let outcome: AttemptOutcome
+    /// Records the outcome of an attempt whose shim is gone: its exit record, or `lost` once
+    /// the job's leftover processes are ended (``LostAttempt``). If some cannot be ended, the
+    /// attempt is not retried.
+    private func conclude(_ job: ClaimedJob, handle: ShimHandle, shimPid: Int32?, status: ShimExitStatus? = nil) async {
+        let missing: String
         do {
-            if let record = try handle.exitRecord() {
-                outcome = record.outcome
-            } else {
-                outcome = AttemptOutcome(
-                    reason: .lost, endedAt: clock.now(),
-                    message: "the shim exited without an exit record; the true outcome is unknown")
+            if let exit = try handle.exitRecord() {
+                await record(job, outcome: exit.outcome, shimPid: shimPid ?? handle.pids?.shim)
+                return
             }
+            missing = ShimExitStatus.describe(status)
         } catch {
-            outcome = AttemptOutcome(
-                reason: .lost, endedAt: clock.now(), message: "unreadable exit record: \(error)")
+            missing = "the shim's exit record is unreadable: \(error)"
         }
-        await record(job, outcome: outcome, shimPid: shimPid ?? handle.pids?.shim)
+        let lost = await LostAttempt.investigate(handle, shimPid: shimPid, missing: missing)
+        if let report = lost.report, !report.survivors.isEmpty {
+            logger.error(
+                "leftover processes of a job survived SIGKILL", metadata: ["job": "\(job.id)", "pids": "\(report.survivors)"])
+        } else if let report = lost.report, !report.killed.isEmpty {
+            logger.notice(
+                "killed leftover processes of a job whose shim died", metadata: ["job": "\(job.id)", "pids": "\(report.killed)"])
+        }
+        let outcome = AttemptOutcome(reason: .lost, endedAt: clock.now(), message: lost.message)
+        await record(job, outcome: outcome, shimPid: shimPid ?? handle.pids?.shim, retry: lost.mayRetry)
     }
 
     /// Classifies the attempt's outcome (transient or permanent), decides on a retry,
     /// and stores it all in one transaction with the breaker and the dependents.
-    private func record(_ job: ClaimedJob, outcome: AttemptOutcome, shimPid: Int32?) async {
+    ///
+    /// A store that cannot take the write now (`E_UNAVAILABLE`: a full disk) is tried again
+    /// until it can (``retryRecord(_:queue:)``); a write the store refuses for good fails the
+    /// job with the reason rather than leave it running.
+    private func record(_ job: ClaimedJob, outcome: AttemptOutcome, shimPid: Int32?, retry: Bool = true) async {
         let policy = job.spec.retryPolicy
         let logPath = paths.log(job: job.id, attempt: job.attempt)
         let reader = LogReader(path: logPath, cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
@@ -315,24 +358,95 @@ public actor Engine {
         }
         let lastLines = Self.lines(reader.tail(lines: NotificationView.tailLines))
         let verdict = policy.classify(outcome, transientMatch: transientMatch)
-        let retryAt = verdict.flatMap {
-            policy.retryAt(after: job.attempt, verdict: $0, now: clock.now(), jitter: Double.random(in: 0...1))
-        }
+        // A job whose row did not decode in full is not retried: its retry settings may be
+        // among what was lost.
+        let retryAt = retry && job.damage == nil
+            ? verdict.flatMap {
+                policy.retryAt(after: job.attempt, verdict: $0, now: clock.now(), jitter: Double.random(in: 0...1))
+            } : nil
+        let ending = AttemptEnding(
+            jobID: job.id, attempt: job.attempt, outcome: outcome, verdict: verdict, retryAt: retryAt,
+            shimPid: shimPid, outputTail: lastLines,
+            logPath: FileManager.default.fileExists(atPath: logPath) ? logPath : nil)
         do {
-            let result = try await store.finish(
-                AttemptEnding(
-                    jobID: job.id, attempt: job.attempt, outcome: outcome, verdict: verdict, retryAt: retryAt,
-                    shimPid: shimPid, outputTail: lastLines,
-                    logPath: FileManager.default.fileExists(atPath: logPath) ? logPath : nil))
-            logger.debug("attempt ended", metadata: ["job": "\(job.id)", "state": "\(result.job.state.rawValue)"])
-            if let transition = result.transition {
-                logger.notice(
-                    "breaker \(transition.from.rawValue) → \(transition.to.rawValue)",
-                    metadata: ["queue": "\(job.queue)", "reason": "\(transition.reason)"])
-            }
-            await settled(result)
+            await finished(try await store.finish(ending), queue: job.queue)
+        } catch let error as StintError where error.code == .unavailable {
+            logger.error(
+                "cannot record outcome yet; trying again until the store takes it",
+                metadata: ["job": "\(job.id)", "error": "\(error)"])
+            retryRecord(ending, queue: job.queue)
         } catch {
             logger.error("cannot record outcome", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            await failUnprocessable(
+                job.id, attempt: job.attempt, reason: "the outcome of attempt \(job.attempt) (\(outcome.reason.rawValue)) cannot be stored: \(error)")
+        }
+    }
+
+    /// After a stored ending: log, then wake whoever waits.
+    private func finished(_ result: FinishResult, queue: String) async {
+        logger.debug("attempt ended", metadata: ["job": "\(result.job.id)", "state": "\(result.job.state.rawValue)"])
+        if let transition = result.transition {
+            logger.notice(
+                "breaker \(transition.from.rawValue) → \(transition.to.rawValue)",
+                metadata: ["queue": "\(queue)", "reason": "\(transition.reason)"])
+        }
+        await settled(result)
+    }
+
+    /// Outcomes the store could not take yet, by job, each retried by its own task.
+    private var pendingEndings: [Int64: Task<Void, Never>] = [:]
+
+    /// Tries `ending` again, after 0.1 s, then twice as long each time up to 5 s
+    /// (``StoreRetryBackoff``), until the store takes it. The job stays `running` meanwhile (which is true: its end is not on
+    /// disk), so `wait` goes on waiting and returns the true outcome once it is stored.
+    /// Nothing is lost if the daemon stops first: the exit record stays in the run folder and
+    /// the next start's reconciliation reads it again (a `lost` outcome is found again the
+    /// same way).
+    private func retryRecord(_ ending: AttemptEnding, queue: String) {
+        guard pendingEndings[ending.jobID] == nil else { return }
+        // Unstructured: nobody awaits it. It ends when the ending is stored, or when the
+        // engine shuts down (cancelled; the next start redoes it).
+        let backoff = StoreRetryBackoff()
+        pendingEndings[ending.jobID] = Task { [weak self] in
+            var failures = 1
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(backoff.delay(afterFailures: failures)))
+                guard let self, !Task.isCancelled else { return }
+                if await self.retryFinish(ending, queue: queue) { return }
+                failures += 1
+            }
+        }
+    }
+
+    /// One more try of a pending ending; true when it is settled (stored, or given up on).
+    private func retryFinish(_ ending: AttemptEnding, queue: String) async -> Bool {
+        do {
+            let result = try await store.finish(ending)
+            pendingEndings[ending.jobID] = nil
+            logger.notice("recorded an outcome the store could not take before", metadata: ["job": "\(ending.jobID)"])
+            await finished(result, queue: queue)
+            await dispatch()
+            return true
+        } catch let error as StintError where error.code == .unavailable {
+            return false
+        } catch {
+            pendingEndings[ending.jobID] = nil
+            logger.error("cannot record outcome", metadata: ["job": "\(ending.jobID)", "error": "\(error)"])
+            await failUnprocessable(
+                ending.jobID, attempt: ending.attempt,
+                reason: "the outcome of attempt \(ending.attempt) (\(ending.outcome.reason.rawValue)) cannot be stored: \(error)")
+            return true
+        }
+    }
+
+    /// Fails a job the engine cannot process, with `reason`, so that it neither runs with
+    /// what could not be read nor stays `running` for ever.
+    private func failUnprocessable(_ id: Int64, attempt: Int, reason: String) async {
+        do {
+            let result = try await store.failUnprocessable(job: id, attempt: attempt, reason: reason, now: clock.now())
+            await settled(result)
+        } catch {
+            logger.error("cannot fail an unprocessable job", metadata: ["job": "\(id)", "error": "\(error)"])
         }
     }
 

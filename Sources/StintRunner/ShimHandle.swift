@@ -30,12 +30,68 @@ public struct ShimHandle: Sendable, Hashable {
 
     /// The shim's and the command's pids, from `RUN_DIR/pid`, once the command started.
     public var pids: (shim: Int32, command: Int32)? {
+        processes.map { ($0.shimPid, $0.commandPid) }
+    }
+
+    /// Who the job's processes are, from `RUN_DIR/pid`, once the command started.
+    public var processes: JobProcesses? {
         guard let text = try? String(contentsOfFile: runDirectory + "/pid", encoding: .utf8) else {
             return nil
         }
-        let parts = text.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
-        guard parts.count == 2 else { return nil }
-        return (parts[0], parts[1])
+        let parts = text.split(whereSeparator: \.isWhitespace)
+        // "SHIM COMMAND" from shims before the start times were recorded; "SHIM COMMAND
+        // SHIM_START COMMAND_START" since (0: unknown).
+        guard parts.count == 2 || parts.count == 4, let shim = Int32(parts[0]), let command = Int32(parts[1])
+        else { return nil }
+        func start(_ index: Int) -> String? {
+            guard parts.count == 4, parts[index] != "0" else { return nil }
+            return String(parts[index])
+        }
+        return JobProcesses(
+            shimPid: shim, shimStart: start(2), commandPid: command, commandStart: start(3), adopted: adopted)
+    }
+
+    /// When `RUN_DIR/pid` was written, if it was.
+    public var processesRecordedAt: Date? {
+        (try? FileManager.default.attributesOfItem(atPath: runDirectory + "/pid"))?[.modificationDate] as? Date
+    }
+
+    /// `RUN_DIR/adopted`: "PID START" per line, for each orphan the shim adopted.
+    private var adopted: [Int32: String] {
+        guard let text = try? String(contentsOfFile: runDirectory + "/adopted", encoding: .utf8) else { return [:] }
+        var result: [Int32: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            // A line cut short by a crash of the shim mid-write is skipped.
+            guard parts.count == 2, let pid = Int32(parts[0]), UInt64(parts[1]) != nil else { continue }
+            result[pid] = String(parts[1])
+        }
+        return result
+    }
+
+    /// Whether the launcher created this attempt's run folder: it does so before it starts the
+    /// shim, so a claimed attempt without one never started.
+    public var exists: Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: runDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// Whether a shim ever ran in this folder: it creates `lock` first thing and writes `pid`
+    /// and `exit.json` later.
+    public var shimEverRan: Bool {
+        ["lock", "pid", "exit.json"].contains { access(runDirectory + "/" + $0, F_OK) == 0 }
+    }
+
+    /// Whether no shim ever ran for this attempt, for a daemon that finds it claimed but not
+    /// running after a restart: it stopped between the claim and the shim's start. A folder
+    /// without a trace of a shim is given a second, in case a shim was starting that instant.
+    public func neverStarted() async -> Bool {
+        guard exists else { return true }
+        for _ in 0..<50 {
+            if shimEverRan { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !shimEverRan
     }
 
     /// Whether the shim put off a stop or timeout because a `stint critical` step of the job

@@ -14,40 +14,48 @@ public final class ShimWatcher: Sendable {
     /// Creates a watcher.
     public init() {}
 
-    /// Calls `onExit` once when process `pid` has exited (at once if it already has).
+    /// Calls `onExit` once when process `pid` has exited (at once if it already has), with
+    /// its exit status when it was the daemon's own child (`nil` otherwise).
     ///
     /// Reaps the process when it is the daemon's own child, so no zombie is left.
-    public func watch(pid: Int32, onExit: @escaping @Sendable () -> Void) {
+    public func watch(pid: Int32, onExit: @escaping @Sendable (ShimExitStatus?) -> Void) {
         guard let pidfdOpen else { return poll(pid: pid, onExit: onExit) }
         let fd = pidfdOpen(pid, 0)
         guard fd >= 0 else {
             // ESRCH: already gone (and reaped by someone). Report it now.
-            if errno == ESRCH { queue.async { onExit() } } else { poll(pid: pid, onExit: onExit) }
+            if errno == ESRCH { queue.async { onExit(nil) } } else { poll(pid: pid, onExit: onExit) }
             return
         }
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [source] in
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, WNOHANG)
             source.cancel()
-            onExit()
+            onExit(Self.reap(pid))
         }
         source.setCancelHandler { close(fd) }
         source.resume()
     }
 
     /// The fallback for kernels without pidfds: check every 50 ms.
-    private func poll(pid: Int32, onExit: @escaping @Sendable () -> Void) {
+    private func poll(pid: Int32, onExit: @escaping @Sendable (ShimExitStatus?) -> Void) {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now(), repeating: .milliseconds(50))
         timer.setEventHandler { [timer] in
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, WNOHANG)
+            if let status = Self.reap(pid) {
+                timer.cancel()
+                onExit(status)
+                return
+            }
             guard kill(pid, 0) == -1, errno == ESRCH else { return }
             timer.cancel()
-            onExit()
+            onExit(nil)
         }
         timer.resume()
+    }
+
+    /// The exit status of `pid` if it is an exited child of the daemon (reaping it).
+    private static func reap(_ pid: Int32) -> ShimExitStatus? {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid ? ShimExitStatus(raw: status) : nil
     }
 }
 

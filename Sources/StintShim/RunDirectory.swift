@@ -4,7 +4,10 @@ import Glibc
 ///
 /// - `lock`: held with flock(LOCK_EX) for the shim's whole life; the daemon probes it with
 ///   a non-blocking flock to tell whether the shim is alive.
-/// - `pid`: "<shim pid> <child pid>\n" once the command has started.
+/// - `pid`: "<shim pid> <child pid> <shim start time> <child start time>\n" once the command
+///   has started (start times in clock ticks since boot, 0 when unknown).
+/// - `adopted`: "<pid> <start time>\n" for each orphan the shim adopted as subreaper (see
+///   `AdoptedProcesses`).
 /// - `stop`: optional grace period (decimal seconds) for a stop request.
 /// - `signal`: the signal number to forward on SIGUSR1.
 /// - `critical`: every `stint critical` step of the job holds it with flock(LOCK_SH) while
@@ -99,6 +102,68 @@ struct RunDirectory {
             return failure
         }
         if durable, fsync(fd) != 0 { return SystemError.current() }
+        return nil
+    }
+
+    /// Appends `contents` to `name` (creating it); best effort, not fsynced.
+    func append(_ name: StaticString, _ contents: borrowing TextBuffer) {
+        guard case .success(let file) = Posix.openAt(
+            fd, name.cString, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY, 0o644)
+        else { return }
+        Posix.writeAll(file, contents.bytes)
+        close(file)
+    }
+
+    /// Bytes set aside for the exit record: one page, which is what even a 200-byte file
+    /// takes on disk, and more than any record but one with a long launch-error message.
+    static let exitRecordReserve = 4096
+
+    /// Allocates `exit.json.tmp` at start-up, so that the exit record can be written even if
+    /// the disk fills up while the job runs (see ``writeExitRecord(_:)``). Best effort: on a
+    /// disk that is already full the record is written the ordinary way, and retried.
+    func reserveExitRecord() {
+        guard case .success(let file) = Posix.openAt(
+            fd, StaticString("exit.json.tmp").cString, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOCTTY, 0o644)
+        else { return }
+        _ = posix_fallocate(file, 0, off_t(Self.exitRecordReserve))
+        close(file)
+    }
+
+    /// Writes `exit.json` durably and atomically into the space ``reserveExitRecord()`` set
+    /// aside: overwrite `exit.json.tmp` in place (no truncation before the write, which would
+    /// give the reserved blocks back), fsync, rename, fsync the directory.
+    ///
+    /// A record shorter than the reserve is padded with spaces before its final newline (still
+    /// one line of JSON), so the file keeps its space: were it cut to length, the freed bytes
+    /// would be the first thing to fill again, and a full disk would look less full to the
+    /// store than it is.
+    func writeExitRecord(_ contents: borrowing TextBuffer) -> SystemError? {
+        let temporary = StaticString("exit.json.tmp")
+        let file: Int32
+        switch Posix.openAt(fd, temporary.cString, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOCTTY, 0o644) {
+        case .success(let opened): file = opened
+        case .failure(let error): return error
+        }
+        let bytes = contents.bytes
+        var failure: SystemError?
+        if bytes.count < Self.exitRecordReserve, bytes.last == UInt8(ascii: "\n") {
+            var padded = TextBuffer(capacity: Self.exitRecordReserve)
+            padded.append(UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 1)]))
+            while padded.count < Self.exitRecordReserve - 1 { padded.append(byte: UInt8(ascii: " ")) }
+            padded.append(byte: UInt8(ascii: "\n"))
+            failure = Posix.writeAll(file, padded.bytes)
+            if failure == nil, ftruncate(file, off_t(padded.count)) != 0 { failure = SystemError.current() }
+        } else {
+            failure = Posix.writeAll(file, bytes)
+            if failure == nil, ftruncate(file, off_t(bytes.count)) != 0 { failure = SystemError.current() }
+        }
+        if failure == nil, fsync(file) != 0 { failure = SystemError.current() }
+        if close(file) != 0, failure == nil, errno != EINTR { failure = SystemError.current() }
+        if failure == nil, renameat(fd, temporary.cString, fd, StaticString("exit.json").cString) != 0 {
+            failure = SystemError.current()
+        }
+        if let failure { return failure }
+        if fsync(fd) != 0 { return SystemError.current() }
         return nil
     }
 

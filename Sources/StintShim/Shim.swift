@@ -32,6 +32,7 @@ enum Shim {
         case .failure(let error): return reportFailure("cannot open the run directory: ", error)
         }
         if let error = runDirectory.holdLock() { return reportFailure("cannot lock the run directory: ", error) }
+        runDirectory.reserveExitRecord()
         // Before spawning, so that not even the quickest child's SIGCHLD can be missed.
         let signals: SignalPipe
         switch SignalPipe.install() {
@@ -78,13 +79,21 @@ enum Shim {
             return recordLaunchError(message, startedAt: startedAt, capture: capture, runDirectory: runDirectory)
         }
 
-        var pidFile = TextBuffer(capacity: 32)
+        // "SHIM COMMAND SHIM_START COMMAND_START": the shim's pid is the job's session id and
+        // the command's its process group id; with the start times, a daemon that finds the shim
+        // dead can tell the job's leftover processes from others that reuse those pids.
+        var pidFile = TextBuffer(capacity: 96)
         pidFile.append(decimal: Int64(getpid()))
         pidFile.append(" ")
         pidFile.append(decimal: Int64(childPID))
+        pidFile.append(" ")
+        pidFile.append(decimal: ProcessStartTime.of(getpid()) ?? 0)
+        pidFile.append(" ")
+        pidFile.append(decimal: ProcessStartTime.of(childPID) ?? 0)
         pidFile.append("\n")
-        // Not fsynced: after a machine crash the pids mean nothing anyway. A failure is not
-        // fatal: the job runs and the exit record still comes.
+        // Not fsynced: it outlives a crash of the shim or the daemon (the page cache does), and
+        // after a machine crash no process of the job is left to find. A failure is not fatal:
+        // the job runs and the exit record still comes.
         _ = runDirectory.writeAtomically("pid", pidFile, durable: false)
 
         let supervisor = Supervisor(
@@ -156,14 +165,31 @@ enum Shim {
         return write(record, message: message.bytes, to: runDirectory)
     }
 
+    /// How long the shim keeps trying to write exit.json (a full disk, say) before it gives up
+    /// and exits without one, which the daemon records as `lost`: one hour.
+    static let recordRetryNanos: Int64 = 3600 * 1_000 * MonotonicClock.nanosPerMillisecond
+
     /// Writes exit.json durably: it is the one thing the daemon must be able to rely on.
+    ///
+    /// Its space was set aside when the shim started, so a disk that filled up meanwhile does
+    /// not stop it. A write that fails all the same (EIO, or a disk that was full before the
+    /// job started) is tried again with a growing pause of up to 2 s, for up to
+    /// ``recordRetryNanos``. Meanwhile the shim holds its lock, so the job stays `running`
+    /// rather than ending in a state that is not true, and once space is freed the true
+    /// outcome is recorded without a restart.
     private static func write(_ record: ExitRecord, message: UnsafeRawBufferPointer?, to runDirectory: RunDirectory) -> Int32 {
         // Large enough for the fixed fields plus a message of up to 4096 bytes, every one
         // of them escaped as \ufffd.
         var json = TextBuffer(capacity: 4096 * 6 + 512)
         record.render(message: message, into: &json)
-        if let error = runDirectory.writeAtomically("exit.json", json, durable: true) {
-            return reportFailure("cannot write exit.json: ", error, status: Status.cannotRecord)
+        let giveUpAt = MonotonicClock.now() + recordRetryNanos
+        var pauseMicros: UInt32 = 50_000
+        while let error = runDirectory.writeExitRecord(json) {
+            guard MonotonicClock.now() < giveUpAt else {
+                return reportFailure("cannot write exit.json: ", error, status: Status.cannotRecord)
+            }
+            usleep(pauseMicros)
+            pauseMicros = min(pauseMicros * 2, 2_000_000)
         }
         return Status.success
     }

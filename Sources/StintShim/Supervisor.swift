@@ -5,7 +5,8 @@ import Glibc
 ///
 /// Everything happens on one thread in one poll(2) loop over the output pipe and the signal
 /// self-pipe, with a timeout computed from the next timer (deadline, critical-section retry,
-/// SIGKILL escalation or kill sweep), so the shim sleeps until something actually needs doing.
+/// SIGKILL escalation, kill sweep, or the look for adopted orphans once a second), so the shim
+/// sleeps until something actually needs doing.
 ///
 /// A stop or timeout that arrives while a `stint critical` step runs is deferred: the tree is
 /// terminated only once the shim holds `critical` exclusively, that is, once every step ended.
@@ -59,6 +60,7 @@ final class Supervisor {
     private var stopRequested = false
     private var deadlineFired = false
     private var termination = Termination.notRequested
+    private let adopted: AdoptedProcesses
 
     init(
         childPID: pid_t, outputReadEnd: Int32, capture: OutputCapture, signals: SignalPipe,
@@ -72,6 +74,7 @@ final class Supervisor {
         self.runDirectory = runDirectory
         self.killGraceNanos = killGraceNanos
         self.deadline = deadline
+        self.adopted = AdoptedProcesses(childPID: childPID, runDirectory: runDirectory, now: MonotonicClock.now())
     }
 
     deinit {
@@ -203,6 +206,7 @@ final class Supervisor {
     }
 
     private func fireDueTimers(now: Int64) {
+        if !treeGone, now >= adopted.nextScan { adopted.scan(now: now) }
         if let deadline, !deadlineFired, now >= deadline {
             deadlineFired = true
             requestTermination(grace: killGraceNanos, now: now)
@@ -229,10 +233,11 @@ final class Supervisor {
         }
     }
 
-    /// Milliseconds until the next timer, or -1 (wait indefinitely) if none is pending.
+    /// Milliseconds until the next timer (the look for adopted orphans, at least), or -1 (wait
+    /// indefinitely) if none is pending.
     private func pollTimeout(now: Int64) -> Int32 {
-        var next: Int64?
-        if let deadline, !deadlineFired { next = deadline }
+        var next: Int64? = treeGone ? nil : adopted.nextScan
+        if let deadline, !deadlineFired { next = min(next ?? deadline, deadline) }
         switch termination {
         case .deferred(_, let due), .graceful(let due), .killing(let due): next = min(next ?? due, due)
         case .notRequested: break

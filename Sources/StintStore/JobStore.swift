@@ -5,8 +5,10 @@ import StintCore
 ///
 /// Every method is one transaction: when it returns, what it did is durable; when it
 /// throws, it did nothing. State changes are checked against ``JobStateMachine`` and
-/// an illegal one throws `E_CONFLICT` without writing. Implementations must be safe to
-/// call concurrently; they serialise writes themselves.
+/// an illegal one throws `E_CONFLICT` without writing. A failure of the storage itself (a
+/// full disk, an I/O error, a busy database) throws `E_UNAVAILABLE`: the same call may
+/// succeed later, and the engine tries outcomes again on it. Implementations must be safe
+/// to call concurrently; they serialise writes themselves.
 public protocol JobStore: Sendable {
     /// A short description for `daemon status`, such as `sqlite:/home/me/.local/state/stint/stint.db`.
     var location: String { get }
@@ -50,8 +52,23 @@ public protocol JobStore: Sendable {
     /// returns the notification written (none when already flagged or without a session).
     func markStalled(job: Int64, attempt: Int, at: Date, line: String) async throws -> [NotificationView]
 
-    /// Every attempt still marked running, for reconciliation after a restart.
+    /// Every attempt still marked running, for reconciliation after a restart. A job whose
+    /// row cannot be read in full is returned all the same, with its ``ClaimedJob/damage``:
+    /// one bad row must not keep the others from being reconciled.
     func runningAttempts() async throws -> [ClaimedJob]
+
+    /// Undoes the claim of an attempt that never started (the daemon stopped between the
+    /// claim and the shim's start): deletes attempt `attempt` and puts the job back in the
+    /// queue as it was before the claim, so its attempt count and retries are untouched, and
+    /// records the event. Throws `E_CONFLICT` unless `attempt` is the job's latest attempt,
+    /// still open, of a running job.
+    func unclaim(job: Int64, attempt: Int, now: Date) async throws -> FinishResult
+
+    /// Ends a job the engine cannot process (a row that does not decode, an outcome that
+    /// cannot be stored): its open attempt `attempt` (if given and still open) is closed as
+    /// `lost` with `reason`, and the job, unless it has ended already, becomes `failed` with
+    /// `reason` as its end reason, with its notification and dependents as for any failure.
+    func failUnprocessable(job: Int64, attempt: Int?, reason: String, now: Date) async throws -> FinishResult
 
     /// Deletes ended jobs. Throws `E_NOT_FOUND` or `E_CONFLICT` (not ended) and deletes nothing then.
     func delete(_ id: Int64) async throws
@@ -173,6 +190,8 @@ public struct ClaimResult: Sendable {
     /// The next moment something may become claimable (a delay, a backoff, a breaker
     /// pause or a preflight result running out); `nil`: nothing is scheduled.
     public var nextWake: Date?
+    /// Jobs the claim found but could not read (``StoredJob/damage``), failed instead of started.
+    public var failed: [FinishResult] = []
 
     /// Creates a result.
     public init() {}
@@ -284,6 +303,10 @@ public struct StoredJob: Sendable, Hashable {
     public var progress: ProgressView?
     /// What the job last recorded with `stint checkpoint`.
     public var checkpoint: String?
+    /// Why the stored row could not be read in full (a column that does not decode), or
+    /// `nil`. The other fields then hold what could be read, and defaults for the rest; such
+    /// a job is never started.
+    public var damage: String?
 }
 
 /// One attempt as stored.
@@ -322,14 +345,19 @@ public struct ClaimedJob: Sendable, Hashable {
     public var shimPid: Int32?
     /// When the attempt started.
     public var startedAt: Date
+    /// Why the job's row could not be read in full (see ``StoredJob/damage``), or `nil`.
+    public var damage: String?
 
     /// Creates a claimed job.
-    public init(id: Int64, attempt: Int, queue: String, spec: JobSpec, shimPid: Int32?, startedAt: Date) {
+    public init(
+        id: Int64, attempt: Int, queue: String, spec: JobSpec, shimPid: Int32?, startedAt: Date, damage: String? = nil
+    ) {
         self.id = id
         self.attempt = attempt
         self.queue = queue
         self.spec = spec
         self.shimPid = shimPid
         self.startedAt = startedAt
+        self.damage = damage
     }
 }

@@ -29,6 +29,9 @@ final class StintHarness: @unchecked Sendable {
 
     let home: String
     let binary: String
+    /// Where the daemon's log and each invocation's output files go: `home`, unless a test
+    /// needs them off the state folder's file system (a full disk, say).
+    var scratch: String
     private(set) var daemon: Process?
 
     /// Creates the folder and, with `start`, a daemon given `--parallel parallel` and `daemonArguments`.
@@ -36,6 +39,7 @@ final class StintHarness: @unchecked Sendable {
         var template = Array("/tmp/stint-e2e-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw StintError(.internal, "mkdtemp failed") }
         home = String(cString: made)
+        scratch = home
         binary = try Self.locateBinary()
         if start { try startDaemon(parallel: parallel, arguments: daemonArguments) }
     }
@@ -73,7 +77,7 @@ final class StintHarness: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["daemon", "--parallel", String(parallel)] + arguments
         process.environment = environment
-        let logPath = home + "/daemon.log"
+        let logPath = scratch + "/daemon.log"
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }
@@ -93,7 +97,7 @@ final class StintHarness: @unchecked Sendable {
         throw StintError(.internal, "daemon did not start: \(daemonLog)")
     }
 
-    var daemonLog: String { (try? String(contentsOfFile: home + "/daemon.log", encoding: .utf8)) ?? "" }
+    var daemonLog: String { (try? String(contentsOfFile: scratch + "/daemon.log", encoding: .utf8)) ?? "" }
 
     /// SIGKILLs the daemon: no chance to clean up anything.
     func killDaemon() {
@@ -164,7 +168,7 @@ final class StintHarness: @unchecked Sendable {
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         // Files, not pipes: tests run in parallel, and a pipe's write end inherited by a
         // process another test spawns at the same moment would keep a read from ending.
-        let scratch = home + "/.run-\(UUID().uuidString)"
+        let scratch = self.scratch + "/.run-\(UUID().uuidString)"
         for name in ["out", "err", "in"] { _ = FileManager.default.createFile(atPath: "\(scratch).\(name)", contents: nil) }
         try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: scratch + ".in"))
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".out"))

@@ -137,10 +137,10 @@ enum Outbox {
 
     /// The notification stored in `row`.
     static func notification(_ row: Row) throws -> NotificationView {
-        let body: String = row["body"]
+        let body: String = try row.decode(forColumn: "body")
         var notification = try StintJSON.decoder().decode(NotificationView.self, from: Data(body.utf8))
-        notification.id = row["id"]
-        let acked: Double? = row["acked_at"]
+        notification.id = try row.decode(forColumn: "id")
+        let acked: Double? = try row.decode(forColumn: "acked_at")
         notification.ackedAt = acked.map(Date.init(timeIntervalSince1970:))
         return notification
     }

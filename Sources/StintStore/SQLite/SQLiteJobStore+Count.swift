@@ -4,7 +4,7 @@ import StintCore
 
 extension SQLiteJobStore {
     public func count(_ filter: JobFilter) async throws -> Int {
-        try await pool.read { db in
+        try await read { db in
             let (whereSQL, arguments) = Self.filterClause(filter)
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs j \(whereSQL)", arguments: arguments) ?? 0
         }

@@ -4,7 +4,7 @@ import StintCore
 
 extension SQLiteJobStore {
     public func notifications(session: String?, after: Int64, limit: Int) async throws -> NotificationList {
-        try await pool.read { db in
+        try await read { db in
             let rows: [Row]
             let dropped: Int
             if let session {
@@ -22,12 +22,14 @@ extension SQLiteJobStore {
                     arguments: [after, limit])
                 dropped = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(dropped), 0) FROM sessions") ?? 0
             }
-            return NotificationList(notifications: try rows.map(Outbox.notification), dropped: dropped)
+            // A notification whose stored body does not decode is left out rather than
+            // keeping every other one from its reader.
+            return NotificationList(notifications: rows.compactMap { try? Outbox.notification($0) }, dropped: dropped)
         }
     }
 
     public func ack(_ ids: [Int64], session: String?, now: Date) async throws -> AckResponse {
-        try await pool.write { db in
+        try await write { db in
             var acked: [Int64] = []
             var unknown: [Int64] = []
             for id in ids {
@@ -47,24 +49,40 @@ extension SQLiteJobStore {
     }
 
     public func dueDeliveries(now: Date, limit: Int) async throws -> [DeliveryView] {
-        try await pool.read { db in
-            try Row.fetchAll(
+        let (due, damaged) = try await read { db in
+            var due: [DeliveryView] = []
+            var damaged: [(id: Int64, reason: String)] = []
+            for row in try Row.fetchAll(
                 db,
                 sql: "SELECT * FROM deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
-                arguments: [now.timeIntervalSince1970, limit]
-            ).map(Self.delivery)
+                arguments: [now.timeIntervalSince1970, limit])
+            {
+                do {
+                    due.append(try Self.delivery(row))
+                } catch {
+                    damaged.append(((try? row.decode(Int64.self, forColumn: "id")) ?? 0, "\(error)"))
+                }
+            }
+            return (due, damaged)
         }
+        // A delivery that does not decode can never be sent: it ends `permanent` with the
+        // reason, so it neither blocks the others nor stays due for ever.
+        for (id, reason) in damaged {
+            try await recordDelivery(
+                id: id, status: .permanent, nextAt: nil, error: "the stored delivery does not decode: \(reason)", now: now)
+        }
+        return due
     }
 
     public func nextDeliveryAt() async throws -> Date? {
-        try await pool.read { db in
+        try await read { db in
             try Double.fetchOne(db, sql: "SELECT MIN(next_at) FROM deliveries WHERE status = 'pending'")
                 .map(Date.init(timeIntervalSince1970:))
         }
     }
 
     public func recordDelivery(id: Int64, status: DeliveryStatus, nextAt: Date?, error: String?, now: Date) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE deliveries SET attempts = attempts + 1, status = ?, next_at = ?, last_error = ?, updated_at = ?
@@ -78,29 +96,34 @@ extension SQLiteJobStore {
     }
 
     public func deliveries(job: Int64?, limit: Int) async throws -> [DeliveryView] {
-        try await pool.read { db in
+        try await read { db in
             if let job {
                 return try Row.fetchAll(
                     db, sql: "SELECT * FROM deliveries WHERE job_id = ? ORDER BY id LIMIT ?", arguments: [job, limit]
-                ).map(Self.delivery)
+                ).compactMap { try? Self.delivery($0) }
             }
+            // Rows that do not decode are left out of the listing (and failed when due).
             return try Row.fetchAll(
                 db, sql: "SELECT * FROM (SELECT * FROM deliveries ORDER BY id DESC LIMIT ?) ORDER BY id",
                 arguments: [limit]
-            ).map(Self.delivery)
+            ).compactMap { try? Self.delivery($0) }
         }
     }
 
+    /// The delivery in `row`; throws (rather than trap, as GRDB's subscripts do) on a value
+    /// that does not decode.
     private static func delivery(_ row: Row) throws -> DeliveryView {
-        let next: Double? = row["next_at"]
+        let next: Double? = try row.decode(forColumn: "next_at")
         return DeliveryView(
-            id: row["id"], job: row["job_id"], attempt: row["attempt"],
-            kind: NotificationKind(rawValue: row["kind"]) ?? .ended,
-            channel: DeliveryChannel(rawValue: row["channel"]) ?? .webhook, target: row["target"],
-            payload: row["payload"], attempts: row["attempts"],
-            status: DeliveryStatus(rawValue: row["status"]) ?? .pending,
-            nextAt: next.map(Date.init(timeIntervalSince1970:)), lastError: row["last_error"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+            id: try row.decode(forColumn: "id"), job: try row.decode(forColumn: "job_id"),
+            attempt: try row.decode(forColumn: "attempt"),
+            kind: NotificationKind(rawValue: try row.decode(forColumn: "kind")) ?? .ended,
+            channel: DeliveryChannel(rawValue: try row.decode(forColumn: "channel")) ?? .webhook,
+            target: try row.decode(forColumn: "target"), payload: try row.decode(forColumn: "payload"),
+            attempts: try row.decode(forColumn: "attempts"),
+            status: DeliveryStatus(rawValue: try row.decode(forColumn: "status")) ?? .pending,
+            nextAt: next.map(Date.init(timeIntervalSince1970:)), lastError: try row.decode(forColumn: "last_error"),
+            createdAt: Date(timeIntervalSince1970: try row.decode(forColumn: "created_at")),
+            updatedAt: Date(timeIntervalSince1970: try row.decode(forColumn: "updated_at")))
     }
 }

@@ -4,7 +4,7 @@ import StintCore
 
 extension SQLiteJobStore {
     public func setProgress(_ id: Int64, _ progress: ProgressRequest, now: Date) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ?, progress_at = ?
@@ -16,7 +16,7 @@ extension SQLiteJobStore {
     }
 
     public func setCheckpoint(_ id: Int64, _ value: String, now: Date) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE jobs SET checkpoint = ?, checkpoint_at = ? WHERE id = ? AND state = 'running'",
                 arguments: [value, now.timeIntervalSince1970, id])

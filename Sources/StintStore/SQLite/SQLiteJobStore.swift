@@ -52,8 +52,27 @@ public final class SQLiteJobStore: JobStore {
 
     public var location: String { "sqlite:\(path)" }
 
+    /// One write transaction; a failure of the storage (a full disk, say) throws
+    /// `E_UNAVAILABLE` (see ``StorageFailure``).
+    func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(updates)
+        } catch {
+            throw StorageFailure.translated(error, path: path)
+        }
+    }
+
+    /// One read; a failure of the storage throws `E_UNAVAILABLE` (see ``StorageFailure``).
+    func read<T: Sendable>(_ value: @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(value)
+        } catch {
+            throw StorageFailure.translated(error, path: path)
+        }
+    }
+
     public func insert(_ specs: [JobSpec], now: Date) async throws -> [InsertedJob] {
-        try await pool.write { db in
+        try await write { db in
             var envIDs: [String: Int64] = [:]
             var knownQueues: Set<String> = []
             var result: [InsertedJob] = []
@@ -143,17 +162,17 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func job(_ id: Int64) async throws -> StoredJob? {
-        try await pool.read { db in
+        try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id])
             else { return nil }
             let attempts = try Row.fetchAll(
                 db, sql: "SELECT * FROM attempts WHERE job_id = ? ORDER BY number", arguments: [id])
-            return try Self.storedJob(row, attempts: attempts.map(Self.storedAttempt))
+            return try Self.storedJob(row, attemptRows: attempts)
         }
     }
 
     public func list(_ filter: JobFilter) async throws -> [StoredJob] {
-        try await pool.read { db in
+        try await read { db in
             let (whereSQL, filterArguments) = Self.filterClause(filter)
             var arguments = filterArguments
             arguments += [max(filter.limit, 0)]
@@ -175,15 +194,21 @@ public final class SQLiteJobStore: JobStore {
                     ) ORDER BY id
                     """, arguments: arguments)
             return try rows.map { row in
-                let attempt: [StoredAttempt] =
-                    row["a_number"] == nil ? [] : [try Self.storedAttempt(row, prefix: "a_")]
-                return try Self.storedJob(row, attempts: attempt)
+                let number: Int? = try? row.decode(forColumn: "a_number")
+                guard number != nil else { return try Self.storedJob(row, attempts: []) }
+                do {
+                    return try Self.storedJob(row, attempts: [try Self.storedAttempt(row, prefix: "a_")])
+                } catch {
+                    var job = try Self.storedJob(row, attempts: [])
+                    job.damage = job.damage ?? "a stored attempt does not decode: \(error)"
+                    return job
+                }
             }
         }
     }
 
     public func claim(limit: Int, host: String, now: Date) async throws -> ClaimResult {
-        try await pool.write { db in
+        try await write { db in
             let stamp = now.timeIntervalSince1970
             var result = ClaimResult()
             // Delayed and backed-off jobs whose time has come become runnable.
@@ -249,17 +274,29 @@ public final class SQLiteJobStore: JobStore {
                 breakers[name] = breaker
                 candidates += try Row.fetchAll(db, sql: ClaimSQL.candidates, arguments: [name, available])
             }
+            // Read with `try?`: a damaged value sorts as 0 here and is failed below, not trapped on.
+            func order(_ row: Row) -> (Int, Int64) {
+                ((try? row.decode(Int.self, forColumn: "priority")) ?? 0, (try? row.decode(Int64.self, forColumn: "id")) ?? 0)
+            }
             candidates.sort { a, b in
-                let (pa, pb): (Int, Int) = (a["priority"], b["priority"])
-                let (ia, ib): (Int64, Int64) = (a["id"], b["id"])
+                let ((pa, ia), (pb, ib)) = (order(a), order(b))
                 return pa != pb ? pa > pb : ia < ib
             }
             for row in candidates where result.claimed.count < limit {
-                let queue: String = row["queue"]
+                let queue: String = (try? row.decode(String.self, forColumn: "queue")) ?? QueueName.default
                 guard let left = allowance[queue], left > 0 else { continue }
-                allowance[queue] = left - 1
                 var job = try Self.storedJob(row, attempts: [])
-                job.spec.env = try Self.decode([String: String].self, row["env_json"])
+                let (env, envDamage) = Self.environment(try row.decode(forColumn: "env_json"))
+                job.spec.env = env
+                if let damage = job.damage ?? envDamage {
+                    // It can never run as it was added: fail it, once, and claim the next one.
+                    var failed = FinishResult(job: job)
+                    try Self.failUnprocessable(
+                        job.id, attempt: nil, reason: damage, now: now, cap: notificationCap, db: db, into: &failed)
+                    result.failed.append(failed)
+                    continue
+                }
+                allowance[queue] = left - 1
                 // A job that recorded a checkpoint resumes from it (a retry, or an attempt after a failure).
                 if let checkpoint = row["checkpoint"] as String? { job.spec.env["STINT_CHECKPOINT"] = checkpoint }
                 try Self.check(job.state, .start, id: job.id)
@@ -283,7 +320,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func finish(_ ending: AttemptEnding) async throws -> FinishResult {
-        try await pool.write { db in
+        try await write { db in
             let jobID = ending.jobID
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [jobID])
             else { throw StintError.jobNotFound(jobID) }
@@ -295,8 +332,10 @@ public final class SQLiteJobStore: JobStore {
             }
             guard !ended else { return FinishResult(job: try Self.fetchJob(jobID, db: db)) }
             let outcome = ending.outcome
-            let state = JobState(rawValue: row["state"]) ?? .running
-            let stopRequested: Bool = row["stop_requested"]
+            // Decoded with `try`, not GRDB's trapping subscripts: a damaged row makes this
+            // ending throw, and the engine fails the job with the reason.
+            let state = JobState(rawValue: try row.decode(forColumn: "state")) ?? .running
+            let stopRequested: Bool = try row.decode(forColumn: "stop_requested")
             var event = outcome.event
             var retryAt = ending.retryAt
             if event == .fail {
@@ -327,7 +366,7 @@ public final class SQLiteJobStore: JobStore {
                     ending.verdict?.failureClass.rawValue, ending.verdict?.reason,
                     retryAt?.timeIntervalSince1970, jobID, ending.attempt,
                 ])
-            let queue: String = row["queue"]
+            let queue: String = try row.decode(forColumn: "queue")
             if let retryAt {
                 try db.execute(
                     sql: "UPDATE jobs SET state = 'queued', ended_at = NULL, run_at = ?, ready = 0 WHERE id = ?",
@@ -381,7 +420,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func apply(_ event: JobEvent, to id: Int64, now: Date) async throws -> FinishResult {
-        try await pool.write { db in
+        try await write { db in
             guard let stateText = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id])
             else { throw StintError.jobNotFound(id) }
             let state = JobState(rawValue: stateText) ?? .failed
@@ -425,13 +464,13 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func requestStop(_ id: Int64) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "UPDATE jobs SET stop_requested = 1 WHERE id = ? AND state = 'running'", arguments: [id])
         }
     }
 
     public func markStalled(job: Int64, attempt: Int, at: Date, line: String) async throws -> [NotificationView] {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE attempts SET stalled_at = ?, stall_line = ?
@@ -499,7 +538,7 @@ public final class SQLiteJobStore: JobStore {
     // MARK: - Queues and events
 
     public func queues(now: Date, session: String?) async throws -> [QueueView] {
-        try await pool.read { db in
+        try await read { db in
             var counts: [String: [String: Int]] = [:]
             for row in try Row.fetchAll(
                 db,
@@ -515,7 +554,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func updateQueue(_ name: String, _ update: QueueUpdate, now: Date) async throws -> QueueView {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO queues (name, created_at) VALUES (?, ?)",
                 arguments: [name, now.timeIntervalSince1970])
@@ -571,7 +610,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func recordPreflight(queue: String, status: PreflightStatus) async throws {
-        try await pool.write { db in
+        try await write { db in
             let previous = try Bool.fetchOne(
                 db, sql: "SELECT preflight_passed FROM queues WHERE name = ?", arguments: [queue])
             try db.execute(
@@ -590,7 +629,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func events(job: Int64?, queue: String?, limit: Int) async throws -> [EventView] {
-        try await pool.read { db in
+        try await read { db in
             var clauses: [String] = []
             var arguments = StatementArguments()
             if let job {
@@ -606,10 +645,12 @@ public final class SQLiteJobStore: JobStore {
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM (SELECT * FROM events \(whereSQL) ORDER BY id DESC LIMIT ?) ORDER BY id",
                 arguments: arguments)
-            return rows.map { row in
-                EventView(
-                    id: row["id"], at: Date(timeIntervalSince1970: row["at"]), job: row["job_id"], queue: row["queue"],
-                    kind: row["kind"], message: row["message"])
+            // An event row that does not decode is left out, rather than trapped on.
+            return rows.compactMap { row in
+                try? EventView(
+                    id: row.decode(forColumn: "id"), at: Date(timeIntervalSince1970: row.decode(forColumn: "at")),
+                    job: row.decode(forColumn: "job_id"), queue: row.decode(forColumn: "queue"),
+                    kind: row.decode(forColumn: "kind"), message: row.decode(forColumn: "message"))
             }
         }
     }
@@ -639,22 +680,33 @@ public final class SQLiteJobStore: JobStore {
         var breaker: CircuitBreaker
         var preflight: PreflightStatus?
 
+        /// A value that does not decode (a damaged or hand-edited row) takes its default, so
+        /// that one bad queue row cannot stop every claim (GRDB's subscripts would trap on it).
         init(_ row: Row) {
-            name = row["name"]
+            func value<T: DatabaseValueConvertible>(_ column: String, _ fallback: T) -> T {
+                (try? row.decode(T?.self, forColumn: column)).flatMap { $0 } ?? fallback
+            }
+            func optional<T: DatabaseValueConvertible>(_ column: String) -> T? {
+                (try? row.decode(T?.self, forColumn: column)).flatMap { $0 }
+            }
+            // The fallbacks are the column defaults of `queues` (SQLiteMigrations).
+            name = value("name", QueueName.default)
             settings = QueueSettings(
-                concurrency: row["concurrency"], paused: row["paused"],
-                breaker: CircuitBreaker.Settings(threshold: row["breaker_threshold"], pause: row["breaker_pause"]),
-                preflight: row["preflight"], preflightTTL: row["preflight_ttl"], notify: row["notify"],
-                onEnd: row["on_end"])
-            let until: Double? = row["breaker_until"]
+                concurrency: value("concurrency", 0), paused: value("paused", false),
+                breaker: CircuitBreaker.Settings(
+                    threshold: value("breaker_threshold", 0), pause: value("breaker_pause", 60.0)),
+                preflight: optional("preflight"), preflightTTL: value("preflight_ttl", 30.0),
+                notify: optional("notify"), onEnd: optional("on_end"))
+            let until: Double? = optional("breaker_until")
             breaker = CircuitBreaker(
-                state: CircuitBreaker.State(rawValue: row["breaker_state"]) ?? .closed, streak: row["breaker_streak"],
-                openUntil: until.map(Date.init(timeIntervalSince1970:)), probeJob: row["breaker_probe"])
-            let passed: Bool? = row["preflight_passed"]
-            let checked: Double? = row["preflight_checked_at"]
+                state: CircuitBreaker.State(rawValue: value("breaker_state", "")) ?? .closed,
+                streak: value("breaker_streak", 0), openUntil: until.map(Date.init(timeIntervalSince1970:)),
+                probeJob: optional("breaker_probe"))
+            let passed: Bool? = optional("preflight_passed")
+            let checked: Double? = optional("preflight_checked_at")
             if let passed, let checked {
                 preflight = PreflightStatus(
-                    passed: passed, checkedAt: Date(timeIntervalSince1970: checked), reason: row["preflight_reason"])
+                    passed: passed, checkedAt: Date(timeIntervalSince1970: checked), reason: optional("preflight_reason"))
             }
         }
 
@@ -698,28 +750,98 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func runningAttempts() async throws -> [ClaimedJob] {
-        try await pool.read { db in
+        try await read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT j.*, e.json AS env_json, a.number AS a_number, a.shim_pid AS a_shim_pid,
                            a.started_at AS a_started_at
-                    FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN environments e ON e.id = j.env_id
+                    FROM attempts a JOIN jobs j ON j.id = a.job_id LEFT JOIN environments e ON e.id = j.env_id
                     WHERE a.ended_at IS NULL ORDER BY j.id
                     """)
             return try rows.map { row in
                 var job = try Self.storedJob(row, attempts: [])
-                job.spec.env = try Self.decode([String: String].self, row["env_json"])
+                let (env, envDamage) = Self.environment(try? row.decode(String?.self, forColumn: "env_json"))
+                job.spec.env = env
+                let startedAt = (try? row.decode(Double.self, forColumn: "a_started_at")) ?? 0
                 return ClaimedJob(
-                    id: job.id, attempt: row["a_number"], queue: job.queue, spec: job.spec,
-                    shimPid: row["a_shim_pid"],
-                    startedAt: Date(timeIntervalSince1970: row["a_started_at"]))
+                    id: job.id, attempt: try row.decode(forColumn: "a_number"), queue: job.queue, spec: job.spec,
+                    shimPid: try? row.decode(Int32?.self, forColumn: "a_shim_pid"),
+                    startedAt: Date(timeIntervalSince1970: startedAt), damage: job.damage ?? envDamage)
             }
         }
     }
 
+    public func unclaim(job id: Int64, attempt: Int, now: Date) async throws -> FinishResult {
+        try await write { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT state, attempts, queue FROM jobs WHERE id = ?", arguments: [id])
+            else { throw StintError.jobNotFound(id) }
+            let state = JobState(rawValue: try row.decode(String.self, forColumn: "state")) ?? .failed
+            let latest: Int = try row.decode(forColumn: "attempts")
+            let open = try Bool.fetchOne(
+                db, sql: "SELECT ended_at IS NULL FROM attempts WHERE job_id = ? AND number = ?", arguments: [id, attempt])
+            guard state == .running, latest == attempt, open == true else {
+                throw StintError(
+                    .conflict, "job \(id) is \(state.rawValue) at attempt \(latest); cannot undo the claim of attempt \(attempt)")
+            }
+            // Back to the queue as the claim found it: the claim only took a ready job.
+            try Self.check(state, .reschedule, id: id)
+            try db.execute(sql: "DELETE FROM attempts WHERE job_id = ? AND number = ?", arguments: [id, attempt])
+            try db.execute(
+                sql: "UPDATE jobs SET state = 'queued', attempts = ?, ended_at = NULL, ready = 1 WHERE id = ?",
+                arguments: [attempt - 1, id])
+            try Self.event(
+                db, job: id, queue: try row.decode(forColumn: "queue"), kind: "requeued",
+                message: "attempt \(attempt) was claimed but never started; back in the queue, no retry used", at: now)
+            return FinishResult(job: try Self.fetchJob(id, db: db))
+        }
+    }
+
+    public func failUnprocessable(job id: Int64, attempt: Int?, reason: String, now: Date) async throws -> FinishResult {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM jobs WHERE id = ?", arguments: [id]) != nil
+            else { throw StintError.jobNotFound(id) }
+            var result = FinishResult(job: try Self.fetchJob(id, db: db))
+            try Self.failUnprocessable(id, attempt: attempt, reason: reason, now: now, cap: notificationCap, db: db, into: &result)
+            return result
+        }
+    }
+
+    /// See ``JobStore/failUnprocessable(job:attempt:reason:now:)``. This is the one change of
+    /// state that does not go through ``JobStateMachine``: a job whose row cannot be read has
+    /// left the lifecycle, and `failed` is the only true thing left to say of it.
+    static func failUnprocessable(
+        _ id: Int64, attempt: Int?, reason: String, now: Date, cap: Int, db: Database, into result: inout FinishResult
+    ) throws {
+        let stamp = now.timeIntervalSince1970
+        if let attempt {
+            try db.execute(
+                sql: """
+                    UPDATE attempts SET ended_at = ?, reason = 'lost', message = ?
+                    WHERE job_id = ? AND number = ? AND ended_at IS NULL
+                    """, arguments: [stamp, reason, id, attempt])
+        }
+        let stateText = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id])
+        let state = stateText.flatMap(JobState.init(rawValue:))
+        guard state?.isTerminal != true else {
+            result.job = try fetchJob(id, db: db)
+            return
+        }
+        try db.execute(
+            sql: "UPDATE jobs SET state = 'failed', ended_at = ?, ready = 0, end_reason = ? WHERE id = ?",
+            arguments: [stamp, reason, id])
+        let queue = try String.fetchOne(db, sql: "SELECT queue FROM jobs WHERE id = ?", arguments: [id])
+        try event(db, job: id, queue: queue, kind: "unprocessable", message: reason, at: now)
+        result.job = try fetchJob(id, db: db)
+        try Outbox.jobEnded(
+            id, attempt: attempt ?? result.job.attemptCount + 1, tail: [], log: nil, now: now, cap: cap, db: db,
+            into: &result)
+        try settleDependents(of: id, state: .failed, now: now, cap: cap, db: db, into: &result)
+    }
+
     public func delete(_ id: Int64) async throws {
-        try await pool.write { db in
+        try await write { db in
             guard let stateText = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id])
             else { throw StintError.jobNotFound(id) }
             guard JobState(rawValue: stateText)?.isTerminal == true else {
@@ -737,7 +859,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func prune(endedBefore cutoff: Date) async throws -> [Int64] {
-        try await pool.write { db in
+        try await write { db in
             let ids = try Int64.fetchAll(
                 db,
                 sql: """
@@ -757,13 +879,16 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func counts(session: String?) async throws -> [JobState: Int] {
-        try await pool.read { db in
+        try await read { db in
             var result: [JobState: Int] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT state, COUNT(*) AS n FROM jobs WHERE ? IS NULL OR session = ? GROUP BY state",
                 arguments: [session, session])
             {
-                if let state = JobState(rawValue: row["state"]) { result[state] = row["n"] }
+                // A state that is not one (a damaged row) is not counted, rather than trapped on.
+                if let text = try? row.decode(String.self, forColumn: "state"), let state = JobState(rawValue: text) {
+                    result[state] = try row.decode(forColumn: "n")
+                }
             }
             return result
         }
@@ -776,7 +901,7 @@ public final class SQLiteJobStore: JobStore {
         else { throw StintError.jobNotFound(id) }
         let attempts = try Row.fetchAll(
             db, sql: "SELECT * FROM attempts WHERE job_id = ? ORDER BY number", arguments: [id])
-        return try storedJob(row, attempts: attempts.map { try storedAttempt($0) })
+        return try storedJob(row, attemptRows: attempts)
     }
 
     @discardableResult
@@ -799,66 +924,140 @@ public final class SQLiteJobStore: JobStore {
         try db.execute(sql: "DELETE FROM environments WHERE id NOT IN (SELECT env_id FROM jobs)")
     }
 
+    /// The job in `row`. A row that does not decode in full (a planted or damaged value, a
+    /// JSON column that is not JSON) still gives a job, with what could be read, defaults for
+    /// the rest and ``StoredJob/damage`` saying why, so that one bad row cannot make a list,
+    /// a claim or the reconciliation fail for every job.
     static func storedJob(_ row: Row, attempts: [StoredAttempt]) throws -> StoredJob {
-        let argv = try decode([String].self, row["argv"])
-        let shell: String? = row["shell"]
-        let retryOn: String? = row["retry_on"]
-        let after: String? = row["after"]
-        let queue: String = row["queue"]
-        var spec = JobSpec(
-            argv: shell == nil ? argv : nil, shell: shell, cwd: row["cwd"], env: [:],
-            labels: try decode([String: String].self, row["labels"]), session: row["session"],
-            timeout: row["timeout"], outputCap: row["output_cap"], hold: nil,
-            queue: queue, priority: row["priority"], after: try after.map { try decode([Int64].self, $0) },
-            unique: row["unique_key"], retries: row["retries"],
-            retryOn: try retryOn.map { try decode([Int].self, $0) }, transientPattern: row["transient_pattern"],
-            backoffMin: row["backoff_min"], backoffMax: row["backoff_max"], stallAfter: row["stall_after"])
-        spec.notify = row["notify"]
-        spec.onEnd = row["on_end"]
-        let endedAt: Double? = row["ended_at"]
-        let runAt: Double? = row["run_at"]
-        return StoredJob(
-            id: row["id"], state: JobState(rawValue: row["state"]) ?? .failed, queue: queue,
-            spec: spec, createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            endedAt: endedAt.map(Date.init(timeIntervalSince1970:)), attemptCount: row["attempts"],
-            attempts: attempts, priority: row["priority"], runAt: runAt.map(Date.init(timeIntervalSince1970:)),
-            pendingDependencies: row["pending_deps"], endReason: row["end_reason"],
-            stopRequested: row["stop_requested"],
-            progress: (row["progress_done"] as Int64?).map { done in
-                ProgressView(
-                    done: done, total: row["progress_total"], message: row["progress_message"],
-                    updatedAt: Date(timeIntervalSince1970: row["progress_at"] ?? 0))
-            },
-            checkpoint: row["checkpoint"])
+        do {
+            return try decodedJob(row, attempts: attempts)
+        } catch {
+            return try damagedJob(row, attempts: attempts, damage: "the stored job does not decode: \(error)")
+        }
     }
 
-    private static func storedAttempt(_ row: Row) throws -> StoredAttempt {
-        try storedAttempt(row, prefix: "")
+    private static func decodedJob(_ row: Row, attempts: [StoredAttempt]) throws -> StoredJob {
+        let argv = try decode([String].self, try row.decode(String?.self, forColumn: "argv"))
+        let shell: String? = try row.decode(forColumn: "shell")
+        let retryOn: String? = try row.decode(forColumn: "retry_on")
+        let after: String? = try row.decode(forColumn: "after")
+        let queue: String = try row.decode(forColumn: "queue")
+        let priority: Int = try row.decode(forColumn: "priority")
+        var spec = JobSpec(
+            argv: shell == nil ? argv : nil, shell: shell, cwd: try row.decode(forColumn: "cwd"), env: [:],
+            labels: try decode([String: String].self, try row.decode(String?.self, forColumn: "labels")),
+            session: try row.decode(forColumn: "session"), timeout: try row.decode(forColumn: "timeout"),
+            outputCap: try row.decode(forColumn: "output_cap"), hold: nil, queue: queue, priority: priority,
+            after: try after.map { try decode([Int64].self, $0) }, unique: try row.decode(forColumn: "unique_key"),
+            retries: try row.decode(forColumn: "retries"), retryOn: try retryOn.map { try decode([Int].self, $0) },
+            transientPattern: try row.decode(forColumn: "transient_pattern"),
+            backoffMin: try row.decode(forColumn: "backoff_min"), backoffMax: try row.decode(forColumn: "backoff_max"),
+            stallAfter: try row.decode(forColumn: "stall_after"))
+        spec.notify = try row.decode(forColumn: "notify")
+        spec.onEnd = try row.decode(forColumn: "on_end")
+        let endedAt: Double? = try row.decode(forColumn: "ended_at")
+        let runAt: Double? = try row.decode(forColumn: "run_at")
+        let progressDone: Int64? = try row.decode(forColumn: "progress_done")
+        let progressAt: Double? = try row.decode(forColumn: "progress_at")
+        let progress = try progressDone.map { done in
+            ProgressView(
+                done: done, total: try row.decode(forColumn: "progress_total"),
+                message: try row.decode(forColumn: "progress_message"),
+                updatedAt: Date(timeIntervalSince1970: progressAt ?? 0))
+        }
+        return StoredJob(
+            id: try row.decode(forColumn: "id"), state: JobState(rawValue: try row.decode(forColumn: "state")) ?? .failed,
+            queue: queue, spec: spec, createdAt: Date(timeIntervalSince1970: try row.decode(forColumn: "created_at")),
+            endedAt: endedAt.map(Date.init(timeIntervalSince1970:)), attemptCount: try row.decode(forColumn: "attempts"),
+            attempts: attempts, priority: priority, runAt: runAt.map(Date.init(timeIntervalSince1970:)),
+            pendingDependencies: try row.decode(forColumn: "pending_deps"),
+            endReason: try row.decode(forColumn: "end_reason"), stopRequested: try row.decode(forColumn: "stop_requested"),
+            progress: progress, checkpoint: try row.decode(forColumn: "checkpoint"))
+    }
+
+    /// What can be read of a row that does not decode in full; only the id must.
+    private static func damagedJob(_ row: Row, attempts: [StoredAttempt], damage: String) throws -> StoredJob {
+        func value<T: DatabaseValueConvertible>(_ column: String, _ fallback: T) -> T {
+            (try? row.decode(T?.self, forColumn: column)).flatMap { $0 } ?? fallback
+        }
+        let queue = value("queue", QueueName.default)
+        var spec = JobSpec(argv: [], cwd: value("cwd", "/"), env: [:], queue: queue)
+        spec.session = value("session", "")
+        if spec.session == "" { spec.session = nil }
+        let unique = value("unique_key", "")
+        spec.unique = unique.isEmpty ? nil : unique
+        let endedAt = value("ended_at", -1.0)
+        let endReason = value("end_reason", "")
+        var job = StoredJob(
+            id: try row.decode(forColumn: "id"), state: JobState(rawValue: value("state", "")) ?? .failed, queue: queue,
+            spec: spec, createdAt: Date(timeIntervalSince1970: value("created_at", 0.0)),
+            endedAt: endedAt < 0 ? nil : Date(timeIntervalSince1970: endedAt), attemptCount: value("attempts", 0),
+            attempts: attempts, priority: value("priority", 0))
+        job.endReason = endReason.isEmpty ? nil : endReason
+        job.stopRequested = value("stop_requested", false)
+        job.damage = damage
+        return job
+    }
+
+    /// The attempts in `rows` that decode, and why any did not.
+    static func storedAttempts(_ rows: [Row]) -> (attempts: [StoredAttempt], damage: String?) {
+        var attempts: [StoredAttempt] = []
+        var damage: String?
+        for row in rows {
+            do {
+                attempts.append(try storedAttempt(row, prefix: ""))
+            } catch {
+                damage = "a stored attempt does not decode: \(error)"
+            }
+        }
+        return (attempts, damage)
+    }
+
+    /// The job in `row` with the attempts in `rows`, damaged if either does not decode.
+    static func storedJob(_ row: Row, attemptRows rows: [Row]) throws -> StoredJob {
+        let (attempts, damage) = storedAttempts(rows)
+        var job = try storedJob(row, attempts: attempts)
+        if job.damage == nil { job.damage = damage }
+        return job
+    }
+
+    /// The environment in `text`, or why it does not decode.
+    static func environment(_ text: String?) -> (env: [String: String], damage: String?) {
+        do {
+            return (try decode([String: String].self, text), nil)
+        } catch {
+            return ([:], "the stored environment does not decode: \(error)")
+        }
     }
 
     private static func storedAttempt(_ row: Row, prefix: String) throws -> StoredAttempt {
-        let endedAt: Double? = row[prefix + "ended_at"]
-        let reason: String? = row[prefix + "reason"]
-        let outcome = endedAt.map { ended in
+        let endedAt: Double? = try row.decode(forColumn: prefix + "ended_at")
+        let reason: String? = try row.decode(forColumn: prefix + "reason")
+        let startedAt: Double = try row.decode(forColumn: prefix + "started_at")
+        let outcome = try endedAt.map { ended in
             AttemptOutcome(
                 reason: reason.flatMap(AttemptReason.init(rawValue:)) ?? .lost,
-                exitCode: row[prefix + "exit_code"], signal: row[prefix + "signal"],
-                startedAt: Date(timeIntervalSince1970: row[prefix + "started_at"]),
-                endedAt: Date(timeIntervalSince1970: ended), peakRssBytes: row[prefix + "peak_rss"],
-                outputBytes: row[prefix + "output_bytes"], droppedBytes: row[prefix + "dropped_bytes"],
-                message: row[prefix + "message"])
+                exitCode: try row.decode(forColumn: prefix + "exit_code"),
+                signal: try row.decode(forColumn: prefix + "signal"),
+                startedAt: Date(timeIntervalSince1970: startedAt),
+                endedAt: Date(timeIntervalSince1970: ended), peakRssBytes: try row.decode(forColumn: prefix + "peak_rss"),
+                outputBytes: try row.decode(forColumn: prefix + "output_bytes"),
+                droppedBytes: try row.decode(forColumn: prefix + "dropped_bytes"),
+                message: try row.decode(forColumn: prefix + "message"))
         }
-        let failureClass: String? = row[prefix + "failure_class"]
-        let classReason: String? = row[prefix + "class_reason"]
-        let retryAt: Double? = row[prefix + "retry_at"]
-        let stalledAt: Double? = row[prefix + "stalled_at"]
+        let failureClass: String? = try row.decode(forColumn: prefix + "failure_class")
+        let classReason: String? = try row.decode(forColumn: prefix + "class_reason")
+        let retryAt: Double? = try row.decode(forColumn: prefix + "retry_at")
+        let stalledAt: Double? = try row.decode(forColumn: prefix + "stalled_at")
         return StoredAttempt(
-            number: row[prefix + "number"],
-            startedAt: Date(timeIntervalSince1970: row[prefix + "started_at"]),
-            host: row[prefix + "host"], shimPid: row[prefix + "shim_pid"], outcome: outcome,
+            number: try row.decode(forColumn: prefix + "number"),
+            startedAt: Date(timeIntervalSince1970: startedAt),
+            host: try row.decode(forColumn: prefix + "host"), shimPid: try row.decode(forColumn: prefix + "shim_pid"),
+            outcome: outcome,
             verdict: failureClass.flatMap(FailureClass.init(rawValue:)).map { FailureVerdict($0, classReason ?? "") },
             retryAt: retryAt.map(Date.init(timeIntervalSince1970:)),
-            stalledAt: stalledAt.map(Date.init(timeIntervalSince1970:)), stallLine: row[prefix + "stall_line"])
+            stalledAt: stalledAt.map(Date.init(timeIntervalSince1970:)),
+            stallLine: try row.decode(forColumn: prefix + "stall_line"))
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {
