@@ -73,7 +73,7 @@ struct InputValidationTests {
         let harness = try StintHarness(daemonArguments: ["--idle-timeout", "1s"])
         let socket = harness.home + "/stint.sock"
         for partial in ["", "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"jo", "GET /v1/da"] {
-            let fd = try Self.connect(socket)
+            let fd = try RawHTTP.connectUnix(socket)
             defer { close(fd) }
             if !partial.isEmpty { _ = partial.withCString { send(fd, $0, strlen($0), 0) } }
             var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -100,19 +100,5 @@ struct InputValidationTests {
         #expect(tail.status == 0)
         #expect(tail.stdout.utf8.count == Limits.maxLogWindowBytes, "\(tail.stdout.utf8.count)")
         #expect(Date().timeIntervalSince(started) < 20)
-    }
-
-    static func connect(_ path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(connected == 0)
-        return fd
     }
 }

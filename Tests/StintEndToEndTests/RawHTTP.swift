@@ -36,6 +36,11 @@ struct RawHTTP {
     static func unix(
         _ path: String, _ method: String, _ target: String, headers: [String: String] = [:], body: String? = nil
     ) throws -> RawHTTP {
+        try exchange(try connectUnix(path), method, target, headers: headers, body: body)
+    }
+
+    /// A connected unix socket to `path`, for tests that speak to it byte by byte.
+    static func connectUnix(_ path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -46,7 +51,7 @@ struct RawHTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         try #require(connected == 0, "connect to \(path) failed")
-        return try exchange(fd, method, target, headers: headers, body: body)
+        return fd
     }
 
     private static func exchange(
