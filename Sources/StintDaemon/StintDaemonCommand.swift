@@ -17,30 +17,41 @@ struct StintDaemonCommand: AsyncParsableCommand {
         discussion: "SIGTERM or SIGINT stop it gracefully; running jobs keep running and the next daemon re-attaches to them.",
         version: StintVersion.current)
 
-    @Option(help: "How many jobs run at once (default: the number of cores).")
-    var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
+    // The one set of the daemon's flags: `stint daemon [run]` hands its arguments here.
+    // Numbers are parsed `.unconditional` so that a negative value is named as one.
+
+    @Option(parsing: .unconditional, help: "How many jobs run at once (default: the number of cores).")
+    var parallel: Int?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    @Option(help: "Delete ended jobs and their logs this long after they ended; 0 keeps them (default 7d).")
+    @Option(parsing: .unconditional, help: "Delete ended jobs and their logs this long after they ended; 0 keeps them.")
     var retention: String = "7d"
 
-    @Option(name: .customLong("notification-cap"), help: "Pending notifications kept per session; the oldest are dropped beyond (default 1000).")
+    @Option(name: .customLong("notification-cap"), parsing: .unconditional, help: "Pending notifications kept per session; the oldest are dropped beyond.")
     var notificationCap: Int = Session.defaultNotificationCap
 
-    @Option(help: "Attempts in all to deliver a notification to a webhook or command hook (default 3).")
+    @Option(parsing: .unconditional, help: "Attempts in all to deliver a notification to a webhook or command hook.")
     var deliveryAttempts: Int = DeliveryPolicy.defaultAttempts
 
-    @Option(help: "The first and the longest delay between delivery attempts; delays double (default 30s..5m).")
+    @Option(parsing: .unconditional, help: "The first and the longest delay between delivery attempts; delays double.")
     var deliveryBackoff: String = "30s..5m"
 
-    @Option(help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start (default 10s).")
+    @Option(parsing: .unconditional, help: "On a graceful stop, how long deliveries that are due may take; the rest wait for the next start.")
     var shutdownBudget: String = "10s"
 
-    @Option(help: "Close a connection idle, or with a request half sent, this long; a request being answered is never cut (default 30s).")
+    @Option(parsing: .unconditional, help: "Close a connection idle, or with a request half sent, this long; a request being answered is never cut.")
     var idleTimeout: String = "30s"
 
+    @Option(
+        help: ArgumentHelp(
+            "Also serve the API on this TCP address, to clients with an API token (see `stint token`); a non-loopback address is warned about.",
+            valueName: "HOST:PORT"))
+    var listen: String?
+
+    /// `parallel`, or the number of cores; set by `validate()`.
+    private var parallelJobs = 1
     /// `idleTimeout` in seconds, set by `validate()`.
     private var idleTimeoutSeconds = Daemon.defaultIdleTimeout
     /// `retention` in seconds, set by `validate()`.
@@ -49,40 +60,52 @@ struct StintDaemonCommand: AsyncParsableCommand {
     private var deliveryPolicy = DeliveryPolicy()
     /// `shutdownBudget` in seconds, set by `validate()`.
     private var shutdownBudgetSeconds = DeliveryPolicy.defaultShutdownBudget
-
-    @Option(
-        help: ArgumentHelp(
-            "Also serve the API on this TCP address, to clients with an API token (`stint token create`); a non-loopback address is warned about.",
-            valueName: "HOST:PORT"))
-    var listen: String?
-
     /// `listen` parsed, set by `validate()`.
     private var listenAddress: HostPort?
 
-    mutating func validate() throws {
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
-        guard notificationCap >= 1 else { throw ValidationError("--notification-cap must be at least 1") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level: \(logLevel)") }
-        guard let seconds = DurationParser.seconds(retention), seconds >= 0 else {
-            throw ValidationError("--retention takes a duration such as 7d, 12h or 0 (keep forever)")
+    /// A duration flag's seconds: a negative value, or one that is not a duration, says so.
+    private static func seconds(_ text: String, _ flag: String) throws -> Double {
+        if text.trimmingCharacters(in: .whitespaces).hasPrefix("-") {
+            throw ValidationError("\(flag) must not be negative: \(text)")
         }
-        retentionSeconds = seconds
-        guard deliveryAttempts >= 1 else { throw ValidationError("--delivery-attempts must be at least 1") }
+        guard let seconds = DurationParser.seconds(text) else {
+            throw ValidationError("invalid duration for \(flag): '\(text)' (use e.g. 30, 1.5s, 250ms, 10m, 2h, 1h30m)")
+        }
+        return seconds
+    }
+
+    /// A count of at least `minimum`: a negative value is named as one.
+    private static func atLeast(_ value: Int, _ minimum: Int, _ flag: String) throws {
+        guard value < minimum else { return }
+        if value < 0 { throw ValidationError("\(flag) must not be negative: \(value)") }
+        throw ValidationError("\(flag) must be at least \(minimum): \(value)")
+    }
+
+    mutating func validate() throws {
+        parallelJobs = parallel ?? ProcessInfo.processInfo.activeProcessorCount
+        try Self.atLeast(parallelJobs, 1, "--parallel")
+        try Self.atLeast(notificationCap, 1, "--notification-cap")
+        try Self.atLeast(deliveryAttempts, 1, "--delivery-attempts")
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("unknown log level: \(logLevel) (one of \(levels.joined(separator: ", ")))")
+        }
+        retentionSeconds = try Self.seconds(retention, "--retention")
+        if deliveryBackoff.trimmingCharacters(in: .whitespaces).hasPrefix("-") {
+            throw ValidationError("--delivery-backoff must not be negative: \(deliveryBackoff)")
+        }
         guard let backoff = DeliveryPolicy.backoffRange(deliveryBackoff) else {
-            throw ValidationError("--delivery-backoff takes MIN..MAX durations, such as 30s..5m")
+            throw ValidationError("--delivery-backoff takes MIN..MAX durations with MIN <= MAX, such as 30s..5m")
         }
         deliveryPolicy = DeliveryPolicy(attempts: deliveryAttempts, firstDelay: backoff.first, maxDelay: backoff.max)
-        guard let budget = DurationParser.seconds(shutdownBudget), budget >= 0 else {
-            throw ValidationError("--shutdown-budget takes a duration such as 10s")
-        }
-        shutdownBudgetSeconds = budget
-        guard let idle = DurationParser.seconds(idleTimeout), idle >= 1, idle <= 86400 else {
+        shutdownBudgetSeconds = try Self.seconds(shutdownBudget, "--shutdown-budget")
+        idleTimeoutSeconds = try Self.seconds(idleTimeout, "--idle-timeout")
+        guard idleTimeoutSeconds >= 1, idleTimeoutSeconds <= 86400 else {
             throw ValidationError("--idle-timeout takes a duration from 1s to 1d, such as 30s")
         }
-        idleTimeoutSeconds = idle
         if let listen {
             guard let address = HostPort.parse(listen) else {
-                throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7070 or [::1]:7070")
+                throw ValidationError("--listen takes HOST:PORT, not '\(listen)' (for example 127.0.0.1:7070 or [::1]:7070)")
             }
             listenAddress = address
         }
@@ -105,7 +128,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
             }
             try await Daemon.run(
                 .init(
-                    paths: StintPaths(environment: environment), parallel: parallel, shimPath: shim,
+                    paths: StintPaths(environment: environment), parallel: parallelJobs, shimPath: shim,
                     retention: retentionSeconds, notificationCap: notificationCap, delivery: deliveryPolicy,
                     shutdownBudget: shutdownBudgetSeconds, listen: listenAddress, idleTimeout: idleTimeoutSeconds),
                 logger: logger)
