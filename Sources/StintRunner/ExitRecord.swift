@@ -27,7 +27,7 @@ public struct ExitRecord: Sendable, Hashable, Decodable {
 
     /// The record in `runDirectory`, or `nil` when there is none (yet).
     public static func read(runDirectory: String) throws -> ExitRecord? {
-        guard let data = FileManager.default.contents(atPath: runDirectory + "/exit.json") else {
+        guard let data = FileManager.default.contents(atPath: RunFolder.path(runDirectory, RunFolder.exitRecord)) else {
             return nil
         }
         let decoder = JSONDecoder()

@@ -18,7 +18,7 @@ public struct ShimHandle: Sendable, Hashable {
 
     /// Whether a shim still holds this attempt's lock.
     public var isAlive: Bool {
-        let fd = open(runDirectory + "/lock", O_RDWR | O_CLOEXEC)
+        let fd = open(RunFolder.path(runDirectory, RunFolder.lock), O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         if flock(fd, LOCK_EX | LOCK_NB) == 0 {
@@ -35,7 +35,7 @@ public struct ShimHandle: Sendable, Hashable {
 
     /// Who the job's processes are, from `RUN_DIR/pid`, once the command started.
     public var processes: JobProcesses? {
-        guard let text = try? String(contentsOfFile: runDirectory + "/pid", encoding: .utf8) else {
+        guard let text = try? String(contentsOfFile: RunFolder.path(runDirectory, RunFolder.pids), encoding: .utf8) else {
             return nil
         }
         let parts = text.split(whereSeparator: \.isWhitespace)
@@ -53,12 +53,12 @@ public struct ShimHandle: Sendable, Hashable {
 
     /// When `RUN_DIR/pid` was written, if it was.
     public var processesRecordedAt: Date? {
-        (try? FileManager.default.attributesOfItem(atPath: runDirectory + "/pid"))?[.modificationDate] as? Date
+        (try? FileManager.default.attributesOfItem(atPath: RunFolder.path(runDirectory, RunFolder.pids)))?[.modificationDate] as? Date
     }
 
     /// `RUN_DIR/adopted`: "PID START" per line, for each orphan the shim adopted.
     private var adopted: [Int32: String] {
-        guard let text = try? String(contentsOfFile: runDirectory + "/adopted", encoding: .utf8) else { return [:] }
+        guard let text = try? String(contentsOfFile: RunFolder.path(runDirectory, RunFolder.adopted), encoding: .utf8) else { return [:] }
         var result: [Int32: String] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -79,7 +79,7 @@ public struct ShimHandle: Sendable, Hashable {
     /// Whether a shim ever ran in this folder: it creates `lock` first thing and writes `pid`
     /// and `exit.json` later.
     public var shimEverRan: Bool {
-        ["lock", "pid", "exit.json"].contains { access(runDirectory + "/" + $0, F_OK) == 0 }
+        [RunFolder.lock, RunFolder.pids, RunFolder.exitRecord].contains { access(runDirectory + "/" + $0, F_OK) == 0 }
     }
 
     /// Whether no shim ever ran for this attempt, for a daemon that finds it claimed but not
@@ -98,7 +98,7 @@ public struct ShimHandle: Sendable, Hashable {
     /// is running: `RUN_DIR/stop-deferred` exists from the request until the termination
     /// begins.
     public var stopDeferred: Bool {
-        access(runDirectory + "/stop-deferred", F_OK) == 0
+        access(RunFolder.path(runDirectory, RunFolder.stopDeferred), F_OK) == 0
     }
 
     /// The exit record, once the shim wrote it.
@@ -109,13 +109,13 @@ public struct ShimHandle: Sendable, Hashable {
     /// Asks the shim to cancel: SIGTERM to the job's tree, SIGKILL after `grace` seconds.
     /// The shim escalates by itself, so the job stays bounded even if the daemon dies.
     public func stop(shimPid: Int32, grace: Double) throws {
-        try write(String(grace), to: "stop")
+        try write(String(grace), to: RunFolder.stop)
         guard kill(shimPid, SIGTERM) == 0 else { throw Self.signalError(shimPid) }
     }
 
     /// Asks the shim to send `signal` to every process of the job's tree.
     public func forward(signal: Int32, shimPid: Int32) throws {
-        try write(String(signal), to: "signal")
+        try write(String(signal), to: RunFolder.signal)
         guard kill(shimPid, SIGUSR1) == 0 else { throw Self.signalError(shimPid) }
     }
 

@@ -123,7 +123,7 @@ struct RunDirectory {
     /// disk that is already full the record is written the ordinary way, and retried.
     func reserveExitRecord() {
         guard case .success(let file) = Posix.openAt(
-            fd, StaticString("exit.json.tmp").cString, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOCTTY, 0o644)
+            fd, StaticString("exit.json.tmp").cString, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOCTTY, 0o600)
         else { return }
         _ = posix_fallocate(file, 0, off_t(Self.exitRecordReserve))
         close(file)

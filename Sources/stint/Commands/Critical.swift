@@ -55,7 +55,7 @@ struct Critical: ParsableCommand {
         let runDirectory = getenv("STINT_RUN_DIR").map { String(cString: $0) } ?? ""
         // The lock is waited for with the usual dispositions: a step that starts while the tree
         // is being terminated must die with it rather than hang on until SIGKILL.
-        let lock = runDirectory.isEmpty ? nil : try Self.holdSharedLock(runDirectory + "/critical")
+        let lock = runDirectory.isEmpty ? nil : try Self.holdSharedLock(RunFolder.path(runDirectory, RunFolder.critical))
 
         // A caller that ignores SIGCHLD would have the step reaped behind waitpid's back.
         signal(SIGCHLD, SIG_DFL)
@@ -79,7 +79,7 @@ struct Critical: ParsableCommand {
         restoreSignals()
         if let lock {
             flock(lock, LOCK_UN)
-            Self.awaitDeferredStop(runDirectory + "/stop-deferred")
+            Self.awaitDeferredStop(RunFolder.path(runDirectory, RunFolder.stopDeferred))
         }
         throw CLIExit(status: status)
     }
