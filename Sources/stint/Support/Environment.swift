@@ -72,18 +72,12 @@ enum CLIEnvironment {
 /// Parses the values users type into flags, as usage errors.
 enum ValueParsing {
     static func duration(_ text: String, flag: String) throws(StintError) -> Double {
-        try notNegative(text, flag: flag)
-        guard let seconds = DurationParser.seconds(text) else {
-            throw StintError(.usage, "invalid duration for \(flag): '\(text)'", hint: "use e.g. 30, 1.5s, 250ms, 10m, 2h, 1h30m")
-        }
-        return seconds
+        try UserValue.duration(text, flag: flag)
     }
 
     /// Refuses a value written with a leading minus, saying so (rather than "invalid").
     static func notNegative(_ text: String, flag: String) throws(StintError) {
-        if text.trimmingCharacters(in: .whitespaces).hasPrefix("-") {
-            throw StintError(.usage, "\(flag) must not be negative: \(text)")
-        }
+        try UserValue.notNegative(text, flag: flag)
     }
 
     /// A whole number of at least `minimum`, for flags ArgumentParser reads as `Int`.
@@ -94,11 +88,7 @@ enum ValueParsing {
     }
 
     static func size(_ text: String, flag: String) throws(StintError) -> Int64 {
-        try notNegative(text, flag: flag)
-        guard let bytes = ByteSizeParser.bytes(text) else {
-            throw StintError(.usage, "invalid size for \(flag): '\(text)'", hint: "use e.g. 1048576, 512K, 1MiB, 64M, 2G")
-        }
-        return bytes
+        try UserValue.size(text, flag: flag)
     }
 
     static func pairs(_ items: [String], flag: String) throws(StintError) -> [String: String] {
@@ -129,11 +119,7 @@ enum ValueParsing {
 
     /// `MIN..MAX` durations, such as `1s..5m`.
     static func backoff(_ text: String, flag: String) throws(StintError) -> (Double, Double) {
-        try notNegative(text, flag: flag)
-        guard let range = DurationParser.range(text) else {
-            throw StintError(.usage, "invalid value for \(flag): '\(text)'", hint: "use MIN..MAX, for example 1s..5m")
-        }
-        return range
+        try UserValue.backoff(text, flag: flag)
     }
 
     /// A comma-separated list of exit codes, such as `3,75`.
@@ -150,12 +136,7 @@ enum ValueParsing {
 
     /// A moment for `--at`.
     static func moment(_ text: String, flag: String) throws(StintError) -> Date {
-        guard let date = TimeParser.date(text, now: Date()) else {
-            throw StintError(
-                .usage, "invalid time for \(flag): '\(text)'",
-                hint: "use 18:30, 2026-11-21 18:30 (local time) or 2026-11-21T17:30:00Z")
-        }
-        return date
+        try UserValue.moment(text, flag: flag, now: Date())
     }
 
     static func signal(_ text: String) throws(StintError) -> Int32 {
