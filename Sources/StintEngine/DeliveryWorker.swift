@@ -53,7 +53,7 @@ public actor DeliveryWorker {
 
     /// The worker's configuration.
     public nonisolated let configuration: Configuration
-    private let store: any JobStore
+    private let store: JobLedger
     private let clock: any StintClock
     private let http: HTTPClient
     private let logger: Logger
@@ -74,7 +74,7 @@ public actor DeliveryWorker {
     /// the permanent failure it is. Metrics go to `metricsFactory`, by default the one
     /// `MetricsSystem` was bootstrapped with.
     public init(
-        store: any JobStore, configuration: Configuration, httpClient: HTTPClient, clock: any StintClock = SystemClock(),
+        store: JobLedger, configuration: Configuration, httpClient: HTTPClient, clock: any StintClock = SystemClock(),
         metricsFactory: (any MetricsFactory)? = nil, logger: Logger
     ) {
         self.store = store

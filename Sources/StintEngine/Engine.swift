@@ -50,13 +50,14 @@ public actor Engine {
         var stall: StallTracker
     }
 
-    let store: any JobStore
+    let store: JobLedger
     private let launcher: ShimLauncher
     private let watcher = ShimWatcher()
     private let waiters = JobWaiters()
     private let notificationHub = NotificationHub()
     private let logger: Logger
-    private let host: String
+    /// Recorded on every attempt this engine claims; only its node's attempts are reconciled.
+    private let worker: WorkerIdentity
     /// The engine's configuration.
     public nonisolated let configuration: Configuration
     /// The state folder layout.
@@ -80,7 +81,7 @@ public actor Engine {
 
     /// Creates an engine over `store`, starting shims from `shimPath`.
     public init(
-        store: any JobStore, paths: StintPaths, shimPath: String, configuration: Configuration,
+        store: JobLedger, paths: StintPaths, shimPath: String, configuration: Configuration,
         clock: any StintClock = SystemClock(), logger: Logger
     ) {
         self.store = store
@@ -90,7 +91,7 @@ public actor Engine {
         self.launcher = ShimLauncher(
             shimPath: shimPath, paths: paths, killGrace: configuration.killGrace, jobUmask: configuration.jobUmask)
         self.logger = logger
-        self.host = ProcessInfo.processInfo.hostName
+        self.worker = WorkerIdentity(node: ProcessInfo.processInfo.hostName)
     }
 
     /// Calls `observer` whenever a change queues deliveries (the delivery worker's poke).
@@ -112,7 +113,7 @@ public actor Engine {
     /// engine cannot process is failed with the reason; it never keeps the daemon from
     /// starting.
     public func start() async throws {
-        for claimed in try await store.runningAttempts() {
+        for claimed in try await store.runningAttempts(node: worker.node) {
             if let damage = claimed.damage {
                 // Reconciled all the same (its processes are real), but never retried.
                 logger.error("a running job's stored row cannot be read in full", metadata: ["job": "\(claimed.id)", "damage": "\(damage)"])
@@ -231,7 +232,7 @@ public actor Engine {
             let free = max(0, configuration.parallel - running.count)
             let result: ClaimResult
             do {
-                result = try await store.claim(limit: free, host: host, now: clock.now())
+                result = try await store.claim(limit: free, worker: worker, now: clock.now())
             } catch {
                 logger.error("claim failed", metadata: ["error": "\(error)"])
                 break

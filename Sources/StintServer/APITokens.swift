@@ -7,7 +7,7 @@ import StintStore
 /// presents. The store keeps only each secret's SHA-256, so reading the database
 /// does not yield a usable token.
 struct APITokens: Sendable {
-    let store: any JobStore
+    let store: JobLedger
 
     /// What every secret starts with, so a leaked one is easy to recognise (and to scan for).
     static let prefix = "stint_"

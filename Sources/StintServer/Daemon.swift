@@ -77,7 +77,7 @@ public enum Daemon {
         let paths = options.paths
         let jobUmask = try StateFolder.prepare(paths)
         let lock = try DaemonLock(path: paths.daemonLock)
-        let store = try SQLiteJobStore(path: paths.database, notificationCap: options.notificationCap)
+        let store = JobLedger(try SQLiteJobStore(path: paths.database), notificationCap: options.notificationCap)
         let engine = Engine(
             store: store, paths: paths, shimPath: options.shimPath,
             configuration: .init(parallel: options.parallel, retention: options.retention, jobUmask: jobUmask),

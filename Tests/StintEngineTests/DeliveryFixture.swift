@@ -16,7 +16,8 @@ import Testing
 /// Prometheus registry: what a delivery worker needs, minus the daemon.
 final class DeliveryFixture: Sendable {
     let paths: StintPaths
-    let store: SQLiteJobStore
+    let store: JobLedger
+    let sqlite: SQLiteJobStore
     let clock = ManualClock()
     let http = DeliveryWorker.makeHTTPClient()
     let registry = PrometheusCollectorRegistry()
@@ -27,7 +28,8 @@ final class DeliveryFixture: Sendable {
         guard let made = mkdtemp(&template) else { throw StintError(.internal, "mkdtemp failed") }
         paths = StintPaths(home: String(cString: made))
         try FileManager.default.createDirectory(atPath: paths.run, withIntermediateDirectories: true)
-        store = try SQLiteJobStore(path: paths.database)
+        sqlite = try SQLiteJobStore(path: paths.database)
+        store = JobLedger(sqlite)
     }
 
     /// Runs `body` with a new fixture and always cleans up after it.
@@ -56,7 +58,7 @@ final class DeliveryFixture: Sendable {
     }
 
     /// A worker over `store` (default: the fixture's) with the fixture's clock and registry.
-    func worker(_ policy: DeliveryPolicy = DeliveryPolicy(), store: (any JobStore)? = nil) -> DeliveryWorker {
+    func worker(_ policy: DeliveryPolicy = DeliveryPolicy(), store: JobLedger? = nil) -> DeliveryWorker {
         DeliveryWorker(
             store: store ?? self.store, configuration: .init(policy: policy, paths: paths, environment: ["PATH": "/usr/bin:/bin"]),
             httpClient: http, clock: clock, metricsFactory: PrometheusMetricsFactory(registry: registry),
@@ -71,7 +73,7 @@ final class DeliveryFixture: Sendable {
         spec.onEnd = onEnd
         let now = clock.now()
         let id = try #require(try await store.insert([spec], now: now.addingTimeInterval(-5)).first?.id)
-        let claimed = try await store.claim(limit: 1, host: "test", now: now.addingTimeInterval(-5)).claimed
+        let claimed = try await store.claim(limit: 1, worker: WorkerIdentity(node: "test"), now: now.addingTimeInterval(-5)).claimed
         try #require(claimed.map(\.id) == [id])
         let outcome = AttemptOutcome(
             reason: .exited, exitCode: exitCode, startedAt: now.addingTimeInterval(-2.5), endedAt: now)

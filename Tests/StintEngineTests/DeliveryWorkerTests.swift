@@ -144,7 +144,7 @@ struct DeliveryWorkerTests {
             #expect(await fixture.worker().runDue() == start.addingTimeInterval(30))
 
             // The old worker is gone; a new daemon opens the same file.
-            let reopened = try SQLiteJobStore(path: fixture.paths.database)
+            let reopened = JobLedger(try SQLiteJobStore(path: fixture.paths.database))
             let worker = fixture.worker(store: reopened)
             #expect(await worker.runDue() == start.addingTimeInterval(30))
             #expect(server.arrivals.count == 1)

@@ -8,7 +8,8 @@ import Testing
 @Suite("SQLite store: batch checkpoints and locks")
 final class BatchStoreTests: Sendable {
     let directory: URL
-    let store: SQLiteJobStore
+    let store: JobLedger
+    let sqlite: SQLiteJobStore
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
     static let alive: @Sendable (BatchHolder, Date?) -> Bool = { _, _ in true }
@@ -18,7 +19,8 @@ final class BatchStoreTests: Sendable {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("stint-batch-store-tests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
+        sqlite = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
+        store = JobLedger(sqlite)
     }
 
     deinit {

@@ -10,7 +10,8 @@ import Testing
 @Suite("Damaged rows and undone claims")
 final class DamagedRowTests: Sendable {
     let directory: URL
-    let store: SQLiteJobStore
+    let store: JobLedger
+    let sqlite: SQLiteJobStore
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
@@ -18,7 +19,8 @@ final class DamagedRowTests: Sendable {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("stint-damaged-tests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
+        sqlite = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
+        store = JobLedger(sqlite)
     }
 
     deinit {
@@ -33,7 +35,7 @@ final class DamagedRowTests: Sendable {
 
     /// Writes `sql` straight into the database file, as a damaged or hand-edited row would be.
     func plant(_ sql: String, _ arguments: StatementArguments = StatementArguments()) async throws {
-        try await store.pool.write { db in try db.execute(sql: sql, arguments: arguments) }
+        try await sqlite.pool.write { db in try db.execute(sql: sql, arguments: arguments) }
     }
 
     @Test("a job whose argv is not JSON still lists and shows, and the claim fails it with the reason")
@@ -165,7 +167,7 @@ extension DamagedRowTests {
         #expect(try await store.dueDeliveries(now: Self.at(100), limit: 10).map(\.job) == [ids[1]])
         let listed = try await store.deliveries(job: nil, limit: 10)
         #expect(listed.map(\.job) == [ids[1]])
-        let status = try await store.pool.read { db in
+        let status = try await sqlite.pool.read { db in
             try String.fetchOne(db, sql: "SELECT status || ': ' || last_error FROM deliveries WHERE job_id = ?", arguments: [ids[0]])
         }
         #expect(status?.hasPrefix("permanent: the stored delivery does not decode") == true, "\(status ?? "")")

@@ -9,7 +9,8 @@ import Testing
 @Suite("SQLite store: queues and resilience")
 final class QueueStoreTests: Sendable {
     let directory: URL
-    let store: SQLiteJobStore
+    let store: JobLedger
+    let sqlite: SQLiteJobStore
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
     static func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
@@ -18,7 +19,8 @@ final class QueueStoreTests: Sendable {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("stint-queue-tests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
+        sqlite = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
+        store = JobLedger(sqlite)
     }
 
     deinit {
@@ -60,16 +62,16 @@ final class QueueStoreTests: Sendable {
     @Test("every statement of a claim reads through an index, without sorting")
     func claimUsesIndexes() async throws {
         for index in 0..<200 { _ = try await add(Self.spec(queue: "q\(index % 10)", priority: index % 3)) }
-        let candidates = try store.queryPlan(ClaimSQL.candidates, arguments: ["q1", 5]).joined(separator: " | ")
+        let candidates = try sqlite.queryPlan(ClaimSQL.candidates, arguments: ["q1", 5]).joined(separator: " | ")
         #expect(candidates.contains("USING INDEX jobs_ready (queue=?)"), "\(candidates)")
         #expect(!candidates.contains("TEMP B-TREE"), "\(candidates)")
-        let promote = try store.queryPlan(ClaimSQL.promote, arguments: [1]).joined(separator: " | ")
+        let promote = try sqlite.queryPlan(ClaimSQL.promote, arguments: [1]).joined(separator: " | ")
         #expect(promote.contains("USING INDEX jobs_waiting (run_at<?)"), "\(promote)")
-        let nextWake = try store.queryPlan(ClaimSQL.nextWake).joined(separator: " | ")
+        let nextWake = try sqlite.queryPlan(ClaimSQL.nextWake).joined(separator: " | ")
         #expect(nextWake.contains("jobs_waiting"), "\(nextWake)")
-        let running = try store.queryPlan(ClaimSQL.runningByQueue).joined(separator: " | ")
+        let running = try sqlite.queryPlan(ClaimSQL.runningByQueue).joined(separator: " | ")
         #expect(running.contains("jobs_running"), "\(running)")
-        let ready = try store.queryPlan(ClaimSQL.hasReady, arguments: ["q1"]).joined(separator: " | ")
+        let ready = try sqlite.queryPlan(ClaimSQL.hasReady, arguments: ["q1"]).joined(separator: " | ")
         #expect(ready.contains("USING COVERING INDEX jobs_ready (queue=?)") || ready.contains("USING INDEX jobs_ready (queue=?)"), "\(ready)")
     }
 

@@ -8,7 +8,8 @@ import Testing
 final class SQLiteJobStoreTests: Sendable {
     let directory: URL
     let path: String
-    let store: SQLiteJobStore
+    let store: JobLedger
+    let sqlite: SQLiteJobStore
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
     static let env = ["PATH": "/usr/bin:/bin", "HOME": "/home/me", "LD_LIBRARY_PATH": "/opt/lib"]
@@ -18,7 +19,8 @@ final class SQLiteJobStoreTests: Sendable {
             .appendingPathComponent("stint-store-tests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("stint.db").path
-        store = try SQLiteJobStore(path: path)
+        sqlite = try SQLiteJobStore(path: path)
+        store = JobLedger(sqlite)
     }
 
     deinit {
@@ -92,7 +94,7 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("location names the file")
     func location() {
         #expect(store.location == "sqlite:" + path)
-        #expect(store.path == path)
+        #expect(sqlite.path == path)
     }
 
     @Test("the file is in WAL mode")
@@ -109,7 +111,7 @@ final class SQLiteJobStoreTests: Sendable {
     @Test("a second store on the same file sees the jobs; reopening does not migrate twice")
     func durability() async throws {
         let ids = try await store.insertIDs([Self.spec(["echo", "one"]), Self.spec(["echo", "two"])], now: Self.t0)
-        let second = try SQLiteJobStore(path: path)
+        let second = JobLedger(try SQLiteJobStore(path: path))
         let jobs = try await second.list(JobFilter())
         #expect(jobs.map(\.id) == ids)
         #expect(jobs.map { $0.spec.argv } == [["echo", "one"], ["echo", "two"]])

@@ -8,7 +8,8 @@ import Testing
 @Suite("SQLite store: API tokens")
 final class TokenStoreTests: Sendable {
     let directory: URL
-    let store: SQLiteJobStore
+    let store: JobLedger
+    let sqlite: SQLiteJobStore
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
@@ -16,7 +17,8 @@ final class TokenStoreTests: Sendable {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("stint-token-tests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
+        sqlite = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
+        store = JobLedger(sqlite)
     }
 
     deinit {

@@ -7,7 +7,7 @@ extension SQLiteJobStore {
         _ request: BatchAcquireRequest, session: String?, token: String, now: Date,
         isAlive: @Sendable (BatchHolder, Date?) -> Bool
     ) async throws -> BatchView {
-        try await write { db in
+        try await writeDatabase { db in
             var warnings: [String] = []
             // A batch is keyed by its session too: another session's run of the same
             // command on the same units is another batch.
@@ -83,7 +83,7 @@ extension SQLiteJobStore {
     }
 
     public func saveBatch(_ id: Int64, _ request: BatchSaveRequest, now: Date) async throws -> BatchView? {
-        try await write { db in
+        try await writeDatabase { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [id]) else {
                 return nil
             }
@@ -129,7 +129,7 @@ extension SQLiteJobStore {
     }
 
     public func heartbeatBatch(_ id: Int64, token: String, now: Date) async throws {
-        try await write { db in
+        try await writeDatabase { db in
             try db.execute(
                 sql: "UPDATE batches SET heartbeat_at = ? WHERE id = ? AND holder_token = ?",
                 arguments: [now.timeIntervalSince1970, id, token])
@@ -140,7 +140,7 @@ extension SQLiteJobStore {
     }
 
     public func batches(session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView] {
-        try await read { db in
+        try await readDatabase { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM batches WHERE ? IS NULL OR session = ? ORDER BY id", arguments: [session, session ?? ""])
             return try rows.map { try Self.batch($0, isAlive: isAlive) }
@@ -150,7 +150,7 @@ extension SQLiteJobStore {
     public func forgetBatches(
         _ ids: [Int64], session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool
     ) async throws -> [BatchView] {
-        try await write { db in
+        try await writeDatabase { db in
             var forgotten: [BatchView] = []
             for id in ids {
                 guard

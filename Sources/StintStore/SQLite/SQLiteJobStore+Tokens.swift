@@ -4,7 +4,7 @@ import StintCore
 
 extension SQLiteJobStore {
     public func createToken(hash: String, session: String?, now: Date) async throws -> TokenView {
-        try await write { db in
+        try await writeDatabase { db in
             try db.execute(
                 sql: "INSERT INTO tokens (hash, session, created_at) VALUES (?, ?, ?)",
                 arguments: [hash, session, now.timeIntervalSince1970])
@@ -13,7 +13,7 @@ extension SQLiteJobStore {
     }
 
     public func token(hash: String) async throws -> TokenView? {
-        try await read { db in
+        try await readDatabase { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL", arguments: [hash]
             ).map(Self.token)
@@ -21,13 +21,13 @@ extension SQLiteJobStore {
     }
 
     public func tokens() async throws -> [TokenView] {
-        try await read { db in
+        try await readDatabase { db in
             try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY id").map(Self.token)
         }
     }
 
     public func revokeToken(id: Int64, now: Date) async throws -> TokenView {
-        try await write { db in
+        try await writeDatabase { db in
             try db.execute(
                 sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 arguments: [now.timeIntervalSince1970, id])

@@ -259,6 +259,12 @@ enum SQLiteMigrations {
                         WHERE unique_key IS NOT NULL AND state IN ('held', 'queued', 'running');
                     """)
         }
+        migrator.registerMigration("v7-attempt-instances") { db in
+            // The daemon instance that claimed each attempt; with it, `host` holds the node
+            // (`--node`, by default the host name), and a daemon reconciles only its node's
+            // attempts. Rows from before have no instance: every node reconciles those.
+            try db.execute(sql: "ALTER TABLE attempts ADD COLUMN instance TEXT")
+        }
         return migrator
     }
 }

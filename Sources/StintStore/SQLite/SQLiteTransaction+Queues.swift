@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import StintCore
+
+extension SQLiteTransaction {
+    func queues() throws -> [QueueRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM queues ORDER BY name").map(SQLiteRows.queue)
+    }
+
+    func queue(_ name: String) throws -> QueueRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM queues WHERE name = ?", arguments: [name]).map(SQLiteRows.queue)
+    }
+
+    func ensureQueue(_ name: String, now: Date) throws {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO queues (name, created_at) VALUES (?, ?)", arguments: [name, now.timeIntervalSince1970])
+    }
+
+    func saveQueueSettings(_ name: String, _ settings: QueueSettings, resetPreflight: Bool) throws {
+        try db.execute(
+            sql: """
+                UPDATE queues SET concurrency = ?, paused = ?, breaker_threshold = ?, breaker_pause = ?,
+                    preflight = ?, preflight_ttl = ?, notify = ?, on_end = ?
+                WHERE name = ?
+                """,
+            arguments: [
+                settings.concurrency, settings.paused, settings.breaker.threshold, settings.breaker.pause,
+                settings.preflight, settings.preflightTTL, settings.notify, settings.onEnd, name,
+            ])
+        if resetPreflight {
+            try db.execute(
+                sql: """
+                    UPDATE queues SET preflight_passed = NULL, preflight_checked_at = NULL, preflight_reason = NULL
+                    WHERE name = ?
+                    """, arguments: [name])
+        }
+    }
+
+    func saveBreaker(_ queue: String, _ breaker: CircuitBreaker) throws {
+        try db.execute(
+            sql: """
+                UPDATE queues SET breaker_state = ?, breaker_streak = ?, breaker_until = ?, breaker_probe = ?
+                WHERE name = ?
+                """,
+            arguments: [
+                breaker.state.rawValue, breaker.streak, breaker.openUntil?.timeIntervalSince1970, breaker.probeJob, queue,
+            ])
+    }
+
+    func savePreflight(_ queue: String, _ status: PreflightStatus) throws {
+        try db.execute(
+            sql: "UPDATE queues SET preflight_passed = ?, preflight_checked_at = ?, preflight_reason = ? WHERE name = ?",
+            arguments: [status.passed, status.checkedAt.timeIntervalSince1970, status.reason, queue])
+    }
+
+    func appendEvent(_ event: EventRecord) throws {
+        try db.cachedStatement(sql: "INSERT INTO events (at, job_id, queue, kind, message) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [event.at.timeIntervalSince1970, event.job, event.queue, event.kind, event.message])
+    }
+
+    func events(job: Int64?, queue: String?, limit: Int) throws -> [EventView] {
+        var clauses: [String] = []
+        var arguments = StatementArguments()
+        if let job {
+            clauses.append("job_id = ?")
+            arguments += [job]
+        }
+        if let queue {
+            clauses.append("queue = ?")
+            arguments += [queue]
+        }
+        arguments += [max(0, limit)]
+        let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT * FROM (SELECT * FROM events \(whereSQL) ORDER BY id DESC LIMIT ?) ORDER BY id",
+            arguments: arguments)
+        // An event row that does not decode is left out, rather than trapped on.
+        return rows.compactMap { row in
+            try? EventView(
+                id: row.decode(forColumn: "id"), at: Date(timeIntervalSince1970: row.decode(forColumn: "at")),
+                job: row.decode(forColumn: "job_id"), queue: row.decode(forColumn: "queue"),
+                kind: row.decode(forColumn: "kind"), message: row.decode(forColumn: "message"))
+        }
+    }
+}

@@ -1,0 +1,366 @@
+import Foundation
+import GRDB
+import StintCore
+
+/// The row operations of the SQLite store over one open GRDB `Database`: a write
+/// transaction, or a read (whose writes SQLite refuses).
+final class SQLiteTransaction: StoreTransaction {
+    let db: Database
+    /// Environments stored or found in this transaction, by their JSON: a batch of jobs
+    /// sharing one environment looks it up once.
+    private var environmentIDs: [String: Int64] = [:]
+
+    init(_ db: Database) {
+        self.db = db
+    }
+
+    // MARK: Jobs
+
+    func job(_ id: Int64, attempts: Bool) throws -> StoredJob? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else { return nil }
+        guard attempts else { return try SQLiteRows.storedJob(row, attempts: []) }
+        let attemptRows = try Row.fetchAll(
+            db, sql: "SELECT * FROM attempts WHERE job_id = ? ORDER BY number", arguments: [id])
+        return try SQLiteRows.storedJob(row, attemptRows: attemptRows)
+    }
+
+    func state(of id: Int64) throws -> JobState? {
+        try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id]).flatMap(JobState.init(rawValue:))
+    }
+
+    func jobs(_ filter: JobFilter) throws -> [StoredJob] {
+        let (whereSQL, filterArguments) = Self.filterClause(filter)
+        var arguments = filterArguments
+        arguments += [max(filter.limit, 0)]
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM (
+                    SELECT j.*, a.number AS a_number, a.started_at AS a_started_at,
+                           a.ended_at AS a_ended_at, a.exit_code AS a_exit_code,
+                           a.signal AS a_signal, a.reason AS a_reason, a.message AS a_message,
+                           a.host AS a_host, a.instance AS a_instance, a.shim_pid AS a_shim_pid,
+                           a.peak_rss AS a_peak_rss, a.output_bytes AS a_output_bytes,
+                           a.dropped_bytes AS a_dropped_bytes, a.failure_class AS a_failure_class,
+                           a.class_reason AS a_class_reason, a.retry_at AS a_retry_at,
+                           a.stalled_at AS a_stalled_at, a.stall_line AS a_stall_line
+                    FROM jobs j
+                    LEFT JOIN attempts a ON a.job_id = j.id AND a.number = j.attempts
+                    \(whereSQL)
+                    ORDER BY j.id DESC LIMIT ?
+                ) ORDER BY id
+                """, arguments: arguments)
+        return try rows.map { row in
+            let number: Int? = try? row.decode(forColumn: "a_number")
+            guard number != nil else { return try SQLiteRows.storedJob(row, attempts: []) }
+            do {
+                return try SQLiteRows.storedJob(row, attempts: [try SQLiteRows.storedAttempt(row, prefix: "a_")])
+            } catch {
+                var job = try SQLiteRows.storedJob(row, attempts: [])
+                job.damage = job.damage ?? "a stored attempt does not decode: \(error)"
+                return job
+            }
+        }
+    }
+
+    func countJobs(_ filter: JobFilter) throws -> Int {
+        let (whereSQL, arguments) = Self.filterClause(filter)
+        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs j \(whereSQL)", arguments: arguments) ?? 0
+    }
+
+    func stateCounts(session: String?) throws -> [JobState: Int] {
+        var result: [JobState: Int] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT state, COUNT(*) AS n FROM jobs WHERE ? IS NULL OR session = ? GROUP BY state",
+            arguments: [session, session])
+        {
+            // A state that is not one (a damaged row) is not counted, rather than trapped on.
+            if let text = try? row.decode(String.self, forColumn: "state"), let state = JobState(rawValue: text) {
+                result[state] = try row.decode(forColumn: "n")
+            }
+        }
+        return result
+    }
+
+    func liveCounts(queue: String?, session: String?) throws -> [String: [JobState: Int]] {
+        var counts: [String: [JobState: Int]] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT queue, state, COUNT(*) AS n FROM jobs
+                WHERE state IN ('held', 'queued', 'running') AND (? IS NULL OR queue = ?) AND (? IS NULL OR session = ?)
+                GROUP BY queue, state
+                """, arguments: [queue, queue, session, session])
+        {
+            guard let name = try? row.decode(String.self, forColumn: "queue"),
+                let state = (try? row.decode(String.self, forColumn: "state")).flatMap(JobState.init(rawValue:))
+            else { continue }
+            counts[name, default: [:]][state] = try row.decode(forColumn: "n")
+        }
+        return counts
+    }
+
+    func liveJob(session: String?, unique key: String) throws -> InsertedJob? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, state FROM jobs
+                    WHERE ifnull(session, '') = ? AND unique_key = ? AND state IN ('held', 'queued', 'running')
+                    """, arguments: [session ?? "", key])
+        else { return nil }
+        let state = (try? row.decode(String.self, forColumn: "state")).flatMap(JobState.init(rawValue:)) ?? .queued
+        return InsertedJob(id: try row.decode(forColumn: "id"), duplicate: true, state: state)
+    }
+
+    func dependents(of job: Int64) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: "SELECT job_id FROM job_deps WHERE dep_id = ?", arguments: [job])
+    }
+
+    func insertJob(_ spec: JobSpec, _ admission: JobAdmission, now: Date) throws -> Int64 {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO jobs (state, queue, priority, argv, shell, cwd, env_id, labels, session,
+                                  timeout, output_cap, created_at, run_at, ready, pending_deps, after,
+                                  unique_key, retries, retry_on, transient_pattern, backoff_min,
+                                  backoff_max, stall_after, end_reason, ended_at, notify, on_end)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let stamp = now.timeIntervalSince1970
+        let envID = try environmentID(SQLiteRows.json(spec.env))
+        try insert.execute(arguments: [
+            admission.state.rawValue, spec.queueName, spec.priority ?? 0, try SQLiteRows.json(spec.argv ?? []), spec.shell,
+            spec.cwd, envID, try SQLiteRows.json(spec.labels), spec.session, spec.timeout,
+            spec.outputCap ?? JobSpec.defaultOutputCap, stamp, admission.runAt.timeIntervalSince1970, admission.ready,
+            admission.pending.count, spec.after.map { try SQLiteRows.json($0) } ?? nil, spec.unique,
+            spec.retryPolicy.retries, spec.retryOn.map { try SQLiteRows.json($0) } ?? nil, spec.transientPattern,
+            spec.backoffMin, spec.backoffMax, spec.stallAfter, admission.brokenBy,
+            admission.state.isTerminal ? stamp : nil, spec.notify, spec.onEnd,
+        ])
+        let id = db.lastInsertedRowID
+        for dependency in admission.pending {
+            try db.execute(sql: "INSERT INTO job_deps (job_id, dep_id) VALUES (?, ?)", arguments: [id, dependency])
+        }
+        return id
+    }
+
+    func updateJob(_ id: Int64, _ change: JobChange) throws {
+        var assignments: [String] = []
+        var arguments = StatementArguments()
+        func set(_ column: String, _ value: (any DatabaseValueConvertible)?) {
+            assignments.append("\(column) = ?")
+            arguments += [value]
+        }
+        if let state = change.state { set("state", state.rawValue) }
+        if let ready = change.ready { set("ready", ready) }
+        if let endedAt = change.endedAt { set("ended_at", endedAt?.timeIntervalSince1970) }
+        if let runAt = change.runAt { set("run_at", runAt.timeIntervalSince1970) }
+        if let attempts = change.attemptCount { set("attempts", attempts) }
+        if let pending = change.pendingDependencies { set("pending_deps", pending) }
+        if let endReason = change.endReason { set("end_reason", endReason) }
+        if let stop = change.stopRequested { set("stop_requested", stop) }
+        guard !assignments.isEmpty else { return }
+        arguments += [id]
+        // A handful of shapes recur (a claim, an ending, a retry): each is prepared once per connection.
+        try db.cachedStatement(sql: "UPDATE jobs SET \(assignments.joined(separator: ", ")) WHERE id = ?")
+            .execute(arguments: arguments)
+    }
+
+    func promoteDueJobs(now: Date) throws {
+        try db.execute(sql: ClaimSQL.promote, arguments: [now.timeIntervalSince1970])
+    }
+
+    func deleteJob(_ id: Int64) throws {
+        try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM events WHERE job_id = ?", arguments: [id])
+        // Pending notifications and deliveries outlive the job: they are the outbox.
+        try db.execute(sql: "DELETE FROM notifications WHERE job_id = ? AND acked_at IS NOT NULL", arguments: [id])
+        try db.execute(sql: "DELETE FROM deliveries WHERE job_id = ? AND status != 'pending'", arguments: [id])
+        try dropUnusedEnvironments()
+    }
+
+    func pruneJobs(endedBefore cutoff: Date) throws -> [Int64] {
+        let stamp = cutoff.timeIntervalSince1970
+        let ids = try Int64.fetchAll(
+            db,
+            sql: """
+                DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND ended_at <= ?
+                RETURNING id
+                """, arguments: [stamp])
+        try db.execute(sql: "DELETE FROM events WHERE at <= ?", arguments: [stamp])
+        try db.execute(sql: "DELETE FROM notifications WHERE acked_at IS NOT NULL AND acked_at <= ?", arguments: [stamp])
+        try db.execute(sql: "DELETE FROM deliveries WHERE status != 'pending' AND updated_at <= ?", arguments: [stamp])
+        try dropUnusedEnvironments()
+        return ids
+    }
+
+    func removeDependents(of job: Int64) throws {
+        try db.execute(sql: "DELETE FROM job_deps WHERE dep_id = ?", arguments: [job])
+    }
+
+    func removeDependencies(of job: Int64) throws {
+        try db.execute(sql: "DELETE FROM job_deps WHERE job_id = ?", arguments: [job])
+    }
+
+    func setProgress(_ id: Int64, _ progress: ProgressRequest, now: Date) throws {
+        try db.execute(
+            sql: "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ?, progress_at = ? WHERE id = ?",
+            arguments: [progress.done, progress.total, progress.message, now.timeIntervalSince1970, id])
+    }
+
+    func setCheckpoint(_ id: Int64, _ value: String, now: Date) throws {
+        try db.execute(
+            sql: "UPDATE jobs SET checkpoint = ?, checkpoint_at = ? WHERE id = ?",
+            arguments: [value, now.timeIntervalSince1970, id])
+    }
+
+    private func environmentID(_ json: String) throws -> Int64 {
+        if let known = environmentIDs[json] { return known }
+        let id: Int64
+        if let stored = try Int64.fetchOne(db, sql: "SELECT id FROM environments WHERE json = ?", arguments: [json]) {
+            id = stored
+        } else {
+            try db.execute(sql: "INSERT INTO environments (json) VALUES (?)", arguments: [json])
+            id = db.lastInsertedRowID
+        }
+        environmentIDs[json] = id
+        return id
+    }
+
+    private func dropUnusedEnvironments() throws {
+        try db.execute(sql: "DELETE FROM environments WHERE id NOT IN (SELECT env_id FROM jobs)")
+        environmentIDs = [:]
+    }
+
+    // MARK: Attempts
+
+    func attemptIsOpen(job: Int64, number: Int) throws -> Bool? {
+        try Bool.fetchOne(
+            db, sql: "SELECT ended_at IS NULL FROM attempts WHERE job_id = ? AND number = ?", arguments: [job, number])
+    }
+
+    func openAttempts() throws -> [ClaimedJob] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT j.*, e.json AS env_json, a.number AS a_number, a.shim_pid AS a_shim_pid,
+                       a.started_at AS a_started_at, a.host AS a_host, a.instance AS a_instance
+                FROM attempts a JOIN jobs j ON j.id = a.job_id LEFT JOIN environments e ON e.id = j.env_id
+                WHERE a.ended_at IS NULL ORDER BY j.id
+                """)
+        return try rows.map { row in
+            var job = try SQLiteRows.storedJob(row, attempts: [])
+            let (env, envDamage) = SQLiteRows.environment(try? row.decode(String?.self, forColumn: "env_json"))
+            job.spec.env = env
+            let startedAt = (try? row.decode(Double.self, forColumn: "a_started_at")) ?? 0
+            // Attempts from before instances were recorded carry no node (their host column
+            // was not set with `--node`): every node reconciles them.
+            let instance = try? row.decode(String?.self, forColumn: "a_instance")
+            let node = instance == nil ? nil : try? row.decode(String?.self, forColumn: "a_host")
+            return ClaimedJob(
+                id: job.id, attempt: try row.decode(forColumn: "a_number"), queue: job.queue, spec: job.spec,
+                shimPid: try? row.decode(Int32?.self, forColumn: "a_shim_pid"),
+                startedAt: Date(timeIntervalSince1970: startedAt), node: node, damage: job.damage ?? envDamage)
+        }
+    }
+
+    func startAttempt(job: Int64, number: Int, worker: WorkerIdentity, now: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO attempts (job_id, number, started_at, host, instance) VALUES (?, ?, ?, ?, ?)",
+            arguments: [job, number, now.timeIntervalSince1970, worker.node, worker.instance])
+    }
+
+    func endAttempt(_ ending: AttemptEnding, retryAt: Date?) throws {
+        let outcome = ending.outcome
+        try db.execute(
+            sql: """
+                UPDATE attempts SET ended_at = ?, exit_code = ?, signal = ?, reason = ?,
+                    message = ?, peak_rss = ?, output_bytes = ?, dropped_bytes = ?,
+                    started_at = COALESCE(?, started_at), shim_pid = COALESCE(?, shim_pid),
+                    failure_class = ?, class_reason = ?, retry_at = ?
+                WHERE job_id = ? AND number = ?
+                """,
+            arguments: [
+                outcome.endedAt.timeIntervalSince1970, outcome.exitCode, outcome.signal, outcome.reason.rawValue,
+                outcome.message, outcome.peakRssBytes, outcome.outputBytes, outcome.droppedBytes,
+                outcome.startedAt?.timeIntervalSince1970, ending.shimPid, ending.verdict?.failureClass.rawValue,
+                ending.verdict?.reason, retryAt?.timeIntervalSince1970, ending.jobID, ending.attempt,
+            ])
+    }
+
+    func abandonAttempt(job: Int64, number: Int, message: String, now: Date) throws {
+        try db.execute(
+            sql: """
+                UPDATE attempts SET ended_at = ?, reason = 'lost', message = ?
+                WHERE job_id = ? AND number = ? AND ended_at IS NULL
+                """, arguments: [now.timeIntervalSince1970, message, job, number])
+    }
+
+    func deleteAttempt(job: Int64, number: Int) throws {
+        try db.execute(sql: "DELETE FROM attempts WHERE job_id = ? AND number = ?", arguments: [job, number])
+    }
+
+    func markStalled(job: Int64, number: Int, at: Date, line: String) throws -> Bool {
+        try db.execute(
+            sql: """
+                UPDATE attempts SET stalled_at = ?, stall_line = ?
+                WHERE job_id = ? AND number = ? AND stalled_at IS NULL AND ended_at IS NULL
+                """, arguments: [at.timeIntervalSince1970, line, job, number])
+        return db.changesCount > 0
+    }
+
+    // MARK: Claiming
+
+    func runningCounts() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try Row.fetchAll(db, sql: ClaimSQL.runningByQueue) {
+            guard let queue = try? row.decode(String.self, forColumn: "queue") else { continue }
+            counts[queue] = try row.decode(forColumn: "n")
+        }
+        return counts
+    }
+
+    func readyJobs(queue: String, limit: Int) throws -> [StoredJob] {
+        try Row.fetchAll(db, sql: ClaimSQL.candidates, arguments: [queue, limit]).map { row in
+            var job = try SQLiteRows.storedJob(row, attempts: [])
+            let (env, envDamage) = SQLiteRows.environment(try row.decode(forColumn: "env_json"))
+            job.spec.env = env
+            job.damage = job.damage ?? envDamage
+            return job
+        }
+    }
+
+    func hasReadyJobs(queue: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: ClaimSQL.hasReady, arguments: [queue]) ?? false
+    }
+
+    func nextRunAt() throws -> Date? {
+        try Double.fetchOne(db, sql: ClaimSQL.nextWake).map(Date.init(timeIntervalSince1970:))
+    }
+
+    /// The `WHERE` clause that `filter` (its limit aside) makes over `jobs j`, with its
+    /// arguments; empty when it filters nothing.
+    static func filterClause(_ filter: JobFilter) -> (String, StatementArguments) {
+        var clauses: [String] = []
+        var arguments = StatementArguments()
+        if !filter.states.isEmpty {
+            clauses.append("j.state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))")
+            for state in filter.states.sorted(by: { $0.rawValue < $1.rawValue }) {
+                arguments += [state.rawValue]
+            }
+        }
+        if let session = filter.session {
+            clauses.append("j.session = ?")
+            arguments += [session]
+        }
+        if let queue = filter.queue {
+            clauses.append("j.queue = ?")
+            arguments += [queue]
+        }
+        for (key, value) in filter.labels.sorted(by: { $0.key < $1.key }) {
+            clauses.append("json_extract(j.labels, ?) = ?")
+            arguments += ["$.\"\(key.replacingOccurrences(of: "\"", with: ""))\"", value]
+        }
+        return (clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND "), arguments)
+    }
+}
