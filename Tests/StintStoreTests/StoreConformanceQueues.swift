@@ -1,30 +1,21 @@
 import Foundation
 import StintCore
+import StintStore
 import Testing
 
-@testable import StintStore
-
-/// Claims, queues, retries, dependencies, unique keys, breaker and preflight in the
-/// SQLite store, with explicit times (no clock, no sleeps).
-@Suite("SQLite store: queues and resilience")
-final class QueueStoreTests: Sendable {
-    let directory: URL
-    let store: JobLedger
-    let sqlite: SQLiteJobStore
+/// Claims, queues, retries, dependencies, unique keys, breaker and preflight, with
+/// explicit times (no clock, no sleeps): what every backend must do, run against the one
+/// `STINT_TEST_STORE` names (see ``StoreKind``).
+@Suite("StoreConformance: queues and resilience")
+final class StoreConformanceQueues: Sendable {
+    let fixture: StoreFixture
+    var store: JobLedger { fixture.store }
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
     static func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("stint-queue-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        sqlite = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
-        store = JobLedger(sqlite)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
+        fixture = try StoreFixture()
     }
 
     static func spec(
@@ -55,24 +46,6 @@ final class QueueStoreTests: Sendable {
                 jobID: id, attempt: attempt,
                 outcome: AttemptOutcome(reason: .exited, exitCode: code, endedAt: Self.at(seconds)),
                 verdict: verdict, retryAt: retryAt.map(Self.at)))
-    }
-
-    // MARK: - The claim's query plan
-
-    @Test("every statement of a claim reads through an index, without sorting")
-    func claimUsesIndexes() async throws {
-        for index in 0..<200 { _ = try await add(Self.spec(queue: "q\(index % 10)", priority: index % 3)) }
-        let candidates = try sqlite.queryPlan(ClaimSQL.candidates, arguments: ["q1", 5]).joined(separator: " | ")
-        #expect(candidates.contains("USING INDEX jobs_ready (queue=?)"), "\(candidates)")
-        #expect(!candidates.contains("TEMP B-TREE"), "\(candidates)")
-        let promote = try sqlite.queryPlan(ClaimSQL.promote, arguments: [1]).joined(separator: " | ")
-        #expect(promote.contains("USING INDEX jobs_waiting (run_at<?)"), "\(promote)")
-        let nextWake = try sqlite.queryPlan(ClaimSQL.nextWake).joined(separator: " | ")
-        #expect(nextWake.contains("jobs_waiting"), "\(nextWake)")
-        let running = try sqlite.queryPlan(ClaimSQL.runningByQueue).joined(separator: " | ")
-        #expect(running.contains("jobs_running"), "\(running)")
-        let ready = try sqlite.queryPlan(ClaimSQL.hasReady, arguments: ["q1"]).joined(separator: " | ")
-        #expect(ready.contains("USING COVERING INDEX jobs_ready (queue=?)") || ready.contains("USING INDEX jobs_ready (queue=?)"), "\(ready)")
     }
 
     // MARK: - Ordering and limits

@@ -3,28 +3,20 @@ import StintCore
 import StintStore
 import Testing
 
-/// Batch checkpoints and locks in the SQLite store: one row per (command, target), a lock
-/// that a live holder keeps and a dead one loses, and queues a batch excludes.
-@Suite("SQLite store: batch checkpoints and locks")
-final class BatchStoreTests: Sendable {
-    let directory: URL
-    let store: JobLedger
-    let sqlite: SQLiteJobStore
+/// Batch checkpoints and locks: one row per (command, target), a lock that a live holder
+/// keeps and a dead one loses, and queues a batch excludes. For backends that have the ability (BatchStore); run against the one
+/// `STINT_TEST_STORE` names (see ``StoreKind``).
+@Suite("StoreConformance: batch checkpoints and locks", .enabled(if: StoreKind.current.keepsBatchStore))
+final class StoreConformanceBatches: Sendable {
+    let fixture: StoreFixture
+    var store: JobLedger { fixture.store }
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
     static let alive: @Sendable (BatchHolder, Date?) -> Bool = { _, _ in true }
     static let dead: @Sendable (BatchHolder, Date?) -> Bool = { _, _ in false }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("stint-batch-store-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        sqlite = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
-        store = JobLedger(sqlite)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
+        fixture = try StoreFixture()
     }
 
     private func request(total: Int64 = 100, pid: Int32 = 10, allowConcurrent: Bool = false, exclusiveWith: [String] = []) -> BatchAcquireRequest {

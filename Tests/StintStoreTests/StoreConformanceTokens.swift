@@ -3,26 +3,17 @@ import StintCore
 import StintStore
 import Testing
 
-/// API tokens in the SQLite store: looked up by the hash of their secret, listed,
-/// revoked.
-@Suite("SQLite store: API tokens")
-final class TokenStoreTests: Sendable {
-    let directory: URL
-    let store: JobLedger
-    let sqlite: SQLiteJobStore
+/// API tokens: looked up by the hash of their secret, listed, revoked. For backends that have the ability (TokenStore); run against the one
+/// `STINT_TEST_STORE` names (see ``StoreKind``).
+@Suite("StoreConformance: API tokens", .enabled(if: StoreKind.current.keepsTokenStore))
+final class StoreConformanceTokens: Sendable {
+    let fixture: StoreFixture
+    var store: JobLedger { fixture.store }
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("stint-token-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        sqlite = try SQLiteJobStore(path: directory.appendingPathComponent("stint.db").path)
-        store = JobLedger(sqlite)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
+        fixture = try StoreFixture()
     }
 
     @Test("a created token is found by its hash, with its session; another hash finds nothing")
