@@ -13,6 +13,12 @@ let staticExecutableWithFoundation = [
     "-Xlinker", "--end-group",
 ]
 
+/// The compiler checks the layers: every module a file uses must be imported there, and
+/// an import is internal unless the file's public API needs it (`public import`).
+let checkedImports: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"), .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
 let package = Package(
     name: "stint",
     platforms: [.macOS(.v15)],
@@ -40,13 +46,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        .target(name: "StintCore"),
+        .target(name: "StintCore", swiftSettings: checkedImports),
         // PCRE2 for user patterns: its match limit bounds every match (Debian: libpcre2-dev).
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .target(name: "StintPattern", dependencies: ["StintCore", "CPCRE2"]),
         .target(
             name: "StintStore",
-            dependencies: ["StintCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["StintCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: checkedImports
         ),
         .executableTarget(
             name: "StintShim",

@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 /// A store that also keeps `stint batch` checkpoints and their locks: an optional
 /// ability of a backend, beside ``JobStore``.

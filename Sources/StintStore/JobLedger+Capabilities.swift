@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 extension JobLedger {
     /// The backend's batch checkpoints; `E_UNAVAILABLE` for a backend without them.

@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 extension JobLedger {
     /// Moves runnable queued jobs to `running`, starting a new attempt for each, claimed by

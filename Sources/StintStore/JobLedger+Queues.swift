@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 extension JobLedger {
     /// Every queue with its breaker and preflight, by name, and its counts of held,

@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 extension JobLedger {
     /// Ends a running attempt and moves the job to the state that implies, as

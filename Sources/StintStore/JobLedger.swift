@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 /// The engine's store: every method is one transaction of a ``JobStore`` backend, in
 /// which StintCore's rules decide and the backend's row operations apply what they decide.

@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 /// The reads a backend offers inside a transaction (see ``JobStore``).
 ///

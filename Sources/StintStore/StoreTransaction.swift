@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 /// The writes a backend offers inside a write transaction (see ``JobStore``), beside
 /// its reads. Each changes exactly the rows it names, unconditionally: whether a change

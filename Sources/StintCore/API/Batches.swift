@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The process that runs a batch, so that the daemon can tell a live holder of the batch
 /// lock from a dead one.

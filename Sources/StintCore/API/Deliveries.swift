@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How a notification leaves the daemon.
 public enum DeliveryChannel: String, Sendable, Codable, CaseIterable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One NDJSON line of `add --from`: a job with the fields of `add`'s flags, snake_case.
 ///

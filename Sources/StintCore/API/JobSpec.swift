@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a caller asks to run: the body of one job in `POST /v1/jobs`.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One job as the API and `-o json` show it.
 public struct JobView: Sendable, Hashable, Codable {

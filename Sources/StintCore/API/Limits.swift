@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A request body the daemon checks against ``Limits`` right after decoding it, before
 /// it reaches the engine.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Sessions: the owner scope of jobs, notifications and summaries.
 public enum Session {

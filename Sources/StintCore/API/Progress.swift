@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How far a job says it has come (`stint progress N[/TOTAL] [--message M]`).
 public struct ProgressView: Sendable, Codable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Queue names: the default one and the rule for new ones.
 public enum QueueName {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The one JSON dialect of Stint: snake_case keys, RFC 3339 UTC times with
 /// milliseconds, durations as seconds.

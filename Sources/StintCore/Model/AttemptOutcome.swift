@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How an attempt ended, as recorded by the shim (or decided by the daemon when the
 /// shim left no record).

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parses the durations users type: `90`, `1.5s`, `250ms`, `10m`, `2h`, `1h30m`, `7d`.
 ///
 /// A bare number is seconds. Units: `ms`, `s`, `m`, `h`, `d`; parts may be chained

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Parses the moments `--at` accepts: RFC 3339 (`2026-11-21T18:30:00Z`), a local date
 /// and time (`2026-11-21 18:30`, seconds optional, `T` or a space between), or a local

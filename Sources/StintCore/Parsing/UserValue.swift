@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The values users type — into flags, `add --from` lines and MCP arguments — parsed,
 /// with the usage error naming the field that held them.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #endif
 
 /// glibc spawn extensions that Swift's Glibc module hides behind `_GNU_SOURCE`.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A queue's circuit breaker: after `threshold` consecutive transient failures it
 /// *opens* (no claims for `pause` seconds), then goes *half-open* (exactly one probe

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Where every time-based rule of Stint takes "now" from, so tests can move time by hand.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What one delivery attempt came to, as the channel saw it: the facts, before any
 /// judgement on retrying.

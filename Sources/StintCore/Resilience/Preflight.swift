@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The cached result of a queue's preflight command.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Whether a failed attempt is worth trying again.
 public enum FailureClass: String, Codable, Sendable, Hashable, CaseIterable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Recognises the last line of output of a job waiting for an answer nobody will give.
 public enum PromptDetector {

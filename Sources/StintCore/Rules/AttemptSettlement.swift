@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What an ended attempt does to its job and its queue: a retry or a terminal state (a
 /// stop beats a retry), and what the queue's breaker learns from it.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Which queued jobs a claim starts: the queues' pause and concurrency, their breakers
 /// (with exactly one half-open probe), their preflights and the global limit, with the

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The state a new job starts in: held, queued (ready to claim, or waiting for its time or
 /// its dependencies), or cancelled at once because a dependency already failed.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a change tells its listeners: the notification of a job's end, of a stall at a
 /// prompt or of a breaker opening, and the deliveries (webhooks, command hooks) it queues.

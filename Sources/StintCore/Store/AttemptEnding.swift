@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How an attempt ended, with the engine's verdict on it.
 public struct AttemptEnding: Sendable {

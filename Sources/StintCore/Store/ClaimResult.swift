@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a claim did.
 public struct ClaimResult: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What the engine needs to start (or re-attach to) one attempt.
 public struct ClaimedJob: Sendable, Hashable {

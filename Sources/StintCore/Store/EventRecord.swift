@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An event to append to the log of a job, of a queue, or of both (`stint events`).
 public struct EventRecord: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A queue as stored: its settings, its breaker and its last preflight result.
 public struct QueueRecord: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One attempt as stored.
 public struct StoredAttempt: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A job as stored, with its attempts.
 public struct StoredJob: Sendable, Hashable {

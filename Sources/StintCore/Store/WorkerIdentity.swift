@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Who claims an attempt: the node (a host, or the name given with `--node`) and the
 /// daemon instance on it. Every attempt records both; a daemon reconciles only the

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
-import StintCore
+public import StintCore
 
 extension SQLiteJobStore {
     public func acquireBatch(

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
-import StintCore
+public import StintCore
 
 extension SQLiteJobStore {
     public func createToken(hash: String, session: String?, now: Date) async throws -> TokenView {
