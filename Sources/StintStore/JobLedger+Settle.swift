@@ -17,7 +17,7 @@ extension JobLedger {
             }
             guard open else { return FinishResult(job: try Self.fetch(id, tx)) }
             // A state that does not read makes this ending throw, and the engine fails the job with the reason.
-            guard let state = try tx.state(of: id) else {
+            guard let state = job.damage == nil ? job.state : try tx.state(of: id) else {
                 throw StintError(.internal, "job \(id)'s stored state does not decode")
             }
             let queue = try tx.queue(job.queue)
