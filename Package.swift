@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "StintCore", swiftSettings: checkedImports),
         // PCRE2 for user patterns: its match limit bounds every match (Debian: libpcre2-dev).
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
-        .target(name: "StintPattern", dependencies: ["StintCore", "CPCRE2"]),
+        .target(name: "StintPattern", dependencies: ["StintCore", "CPCRE2"], swiftSettings: checkedImports),
         .target(
             name: "StintStore",
             dependencies: ["StintCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -57,6 +57,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "StintShim",
+            swiftSettings: checkedImports,
             // A fully static executable starts in ~1 ms and stays under 2 MiB RSS; with
             // only a static Swift runtime (-static-stdlib) it took ~3 ms and ~4 MiB.
             linkerSettings: [.unsafeFlags(staticExecutableWithFoundation)]
@@ -86,17 +87,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "StintClient", dependencies: ["StintCore"]),
+        .target(name: "StintClient", dependencies: ["StintCore"], swiftSettings: checkedImports),
         // fork + PR_SET_PDEATHSIG + exec for batch units: not possible with posix_spawn.
         .target(name: "CStintSpawn"),
-        .target(name: "StintBatch", dependencies: ["StintCore", "StintClient", "CStintSpawn"]),
+        .target(name: "StintBatch", dependencies: ["StintCore", "StintClient", "CStintSpawn"], swiftSettings: checkedImports),
         .executableTarget(
             name: "StintDaemon",
             dependencies: [
                 "StintCore", "StintRunner", "StintServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: checkedImports
         ),
         .executableTarget(
             name: "StintMCP",
@@ -105,14 +107,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: checkedImports
         ),
         .executableTarget(
             name: "StintBatchExample",
             dependencies: [
                 "StintBatch", "StintClient", "StintCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: checkedImports
         ),
         .executableTarget(
             name: "stint",
@@ -124,15 +128,16 @@ let package = Package(
                 // FoundationNetworking cannot link statically; a plain `swift build` builds it.
                 "StintShim", "StintDaemon",
             ],
+            swiftSettings: checkedImports,
             // The CLI is started for every `add` and `wait`: a fully static executable
             // starts in ~3 ms, against ~9 ms with a static Swift runtime and ~19 ms with
             // shared libraries (measured with hyperfine, release build).
             linkerSettings: [.unsafeFlags(staticExecutableWithFoundation)]
         ),
-        .testTarget(name: "StintCoreTests", dependencies: ["StintCore"]),
-        .testTarget(name: "StintPatternTests", dependencies: ["StintCore", "StintPattern"]),
-        .testTarget(name: "StintBatchTests", dependencies: ["StintCore", "StintBatch"]),
-        .testTarget(name: "StintRunnerTests", dependencies: ["StintRunner"]),
+        .testTarget(name: "StintCoreTests", dependencies: ["StintCore"], swiftSettings: checkedImports),
+        .testTarget(name: "StintPatternTests", dependencies: ["StintCore", "StintPattern"], swiftSettings: checkedImports),
+        .testTarget(name: "StintBatchTests", dependencies: ["StintCore", "StintBatch"], swiftSettings: checkedImports),
+        .testTarget(name: "StintRunnerTests", dependencies: ["StintRunner"], swiftSettings: checkedImports),
         .testTarget(
             name: "StintStoreTests",
             dependencies: ["StintCore", "StintStore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -146,6 +151,6 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "StintEndToEndTests", dependencies: ["StintCore"]),
+        .testTarget(name: "StintEndToEndTests", dependencies: ["StintCore"], swiftSettings: checkedImports),
     ]
 )

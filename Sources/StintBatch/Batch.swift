@@ -1,6 +1,6 @@
 import Foundation
-import StintClient
-import StintCore
+public import StintClient
+public import StintCore
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import StintCore
+public import StintCore
 
 /// The checkpoint of a batch whose units may finish out of order (`--parallel`): the
 /// highest position below which every unit is done. Resuming after it never skips a unit

@@ -1,5 +1,5 @@
 import Foundation
-import StintCore
+public import StintCore
 
 /// The units of a batch, in order: a range of integers, a list of ids, or the lines of a file.
 ///

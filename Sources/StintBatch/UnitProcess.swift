@@ -1,5 +1,5 @@
 import CStintSpawn
-import Foundation
+public import Foundation
 import StintCore
 import Synchronization
 

@@ -25,7 +25,7 @@ struct JobTools: Sendable {
 
     /// Runs tool `name` with `arguments`.
     func call(_ name: ToolCatalog.Name, _ arguments: [String: Value]?) async throws -> any Encodable & Sendable {
-        let arguments = try ToolArguments(arguments, tool: name.rawValue, known: ToolCatalog.arguments(of: name))
+        let arguments = try ToolArguments(arguments, tool: name.rawValue, properties: ToolCatalog.properties(of: name))
         switch name {
         case .startJob: return try await startJob(arguments)
         case .jobStatus: return try await jobStatus(arguments)
@@ -39,18 +39,21 @@ struct JobTools: Sendable {
 
     // MARK: - The tools
 
+    /// The arguments of `start_job` that are its own: the others are fields of an
+    /// `add --from` line (``StintCore/JobLine``), under the same names. `cwd` is one too,
+    /// but here it is relative to the server's and must exist.
+    private static let startJobOwnArguments: Set<String> = ["cwd", "description", "yield_seconds"]
+
     private func startJob(_ arguments: ToolArguments) async throws -> Reply.Job {
         let command = try arguments.requiredString("command")
         let cwd = try directory(arguments.string("cwd"), arguments)
         let description = try arguments.string("description").flatMap { $0.isEmpty ? nil : $0 }
-        let timeout = try arguments.duration("timeout")
-        if let timeout, timeout <= 0 { throw arguments.mistake("timeout", "must be above 0") }
-        let stallAfter = try arguments.duration("stall_after")
-        if let stallAfter, stallAfter < 0 { throw arguments.mistake("stall_after", "must not be negative") }
+        let defaults = JobSpec(
+            shell: command, cwd: cwd, env: environment, labels: description.map { ["description": $0] } ?? [:], session: session)
+        let spec = try arguments.jobSpec(defaults, applyingAllBut: Self.startJobOwnArguments)
+        if let timeout = spec.timeout, timeout <= 0 { throw arguments.mistake("timeout", "must be above 0") }
+        if let stallAfter = spec.stallAfter, stallAfter < 0 { throw arguments.mistake("stall_after", "must not be negative") }
         let yield = try waitSeconds(arguments, "yield_seconds", default: 0)
-        let spec = JobSpec(
-            shell: command, cwd: cwd, env: environment, labels: description.map { ["description": $0] } ?? [:],
-            session: session, timeout: timeout, queue: try arguments.string("queue"), stallAfter: stallAfter)
         try spec.validate()
         let client = client
         let id = try await calls.run(client) { client in try client.add([spec]) }.ids[0]

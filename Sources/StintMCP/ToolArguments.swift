@@ -7,12 +7,16 @@ import StintCore
 struct ToolArguments {
     let tool: String
     private let values: [String: Value]
+    /// The properties of the tool's input schema: each argument's JSON type and description.
+    private let properties: [String: Value]
 
-    /// Wraps `values`, refusing names the tool does not take (a misspelt argument would
-    /// otherwise be silently ignored).
-    init(_ values: [String: Value]?, tool: String, known: [String]) throws(StintError) {
+    /// Wraps `values`, refusing names that are not among the tool's `properties` (a
+    /// misspelt argument would otherwise be silently ignored).
+    init(_ values: [String: Value]?, tool: String, properties: [String: Value]) throws(StintError) {
         self.tool = tool
         self.values = (values ?? [:]).filter { !$0.value.isNull }
+        self.properties = properties
+        let known = properties.keys.sorted()
         if let unknown = self.values.keys.sorted().first(where: { !known.contains($0) }) {
             throw StintError(
                 .usage, "\(tool) takes no argument '\(unknown)'",
@@ -69,16 +73,52 @@ struct ToolArguments {
         return id
     }
 
-    /// A duration: seconds as a number, or text such as `90`, `30s`, `10m`, `1h30m`.
+    /// A duration: seconds as a number, or text such as `90`, `30s`, `10m`, `1h30m`, read
+    /// as ``UserValue/duration(_:flag:)`` reads a flag's.
     func duration(_ name: String) throws(StintError) -> Double? {
         guard let value = values[name] else { return nil }
         if let text = value.stringValue {
-            guard let seconds = DurationParser.seconds(text) else {
-                throw mistake(name, "is not a duration: '\(text)'", hint: "use seconds (90) or text such as 30s, 10m, 2h, 1h30m")
-            }
-            return seconds
+            return try withToolName { () throws(StintError) in try UserValue.duration(text, flag: name) }
         }
         return try number(name)
+    }
+
+    /// `defaults` with the arguments but `excluded` applied as one line of `add --from`
+    /// (``StintCore/JobLine``): they are that line's fields, under the same names and with
+    /// the same values, so JobLine reads and applies them for this server as it does for
+    /// the CLI. Each is held to the JSON type its schema gives first, so that a mistake
+    /// names the argument; JobLine's errors, which name the field, are led by the tool's
+    /// name.
+    func jobSpec(_ defaults: JobSpec, applyingAllBut excluded: Set<String>) throws(StintError) -> JobSpec {
+        let fields = values.filter { !excluded.contains($0.key) }
+        for name in fields.keys.sorted() { try requireSchemaType(name) }
+        guard let data = try? JSONEncoder().encode(fields) else {
+            throw StintError(.internal, "\(tool): cannot encode its arguments as a job line")
+        }
+        return try withToolName { () throws(StintError) in
+            try JobLine.parse(String(decoding: data, as: UTF8.self)).applied(to: defaults, now: Date())
+        }
+    }
+
+    /// Refuses an argument whose JSON type is not the one its schema gives. The job-line
+    /// fields the tools take are strings, and durations (`["number", "string"]`).
+    private func requireSchemaType(_ name: String) throws(StintError) {
+        let isDuration = properties[name]?.objectValue?["type"]?.arrayValue?.contains("number") == true
+        switch values[name] {
+        case .string?: return
+        case .int?, .double?: if isDuration { return }
+        default: break
+        }
+        throw mistake(name, isDuration ? "must be a number" : "must be a string")
+    }
+
+    /// `body`'s value; its error (a Core one, naming the field) led by the tool's name.
+    private func withToolName<T>(_ body: () throws(StintError) -> T) throws(StintError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw StintError(error.code, "\(tool): \(error.message)", hint: error.hint)
+        }
     }
 
     /// A boolean.

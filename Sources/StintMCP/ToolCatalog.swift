@@ -27,12 +27,12 @@ enum ToolCatalog {
     /// Jobs `list_jobs` returns when no limit is given, and the most it returns.
     static let listLimits = (default: 20, max: 200)
 
-    /// The argument names each tool takes.
-    static func arguments(of name: Name) -> [String] {
+    /// The properties of each tool's input schema: the arguments it takes, by name.
+    static func properties(of name: Name) -> [String: Value] {
         guard case .object(let schema) = tool(name).inputSchema, case .object(let properties)? = schema["properties"] else {
-            return []
+            return [:]
         }
-        return properties.keys.sorted()
+        return properties
     }
 
     /// Every tool, in the order `tools/list` shows them.
@@ -179,7 +179,8 @@ enum ToolCatalog {
         ]
     }
 
-    /// A duration argument: seconds as a number, or text such as `30s`, as ``ToolArguments/duration(_:)`` reads it.
+    /// A duration argument: seconds as a number, or text such as `30s`, as
+    /// ``StintCore/JobLine`` reads a job's and ``ToolArguments/duration(_:)`` the others.
     private static func duration(_ description: String) -> Value {
         ["type": ["number", "string"], "description": .string(description)]
     }

@@ -1,6 +1,6 @@
 import CPCRE2
 import Foundation
-import StintCore
+public import StintCore
 
 /// A user's regular expression (`--transient-pattern`, `wait --until output:`), matched
 /// with a step budget so that no pattern can hold the daemon.

@@ -307,6 +307,28 @@ struct MCPTests {
         _ = try client.call("stop_job", ["id": id, "grace": 0])
     }
 
+    @Test("start_job's job fields are read as add --from reads its lines: durations as text or seconds; a mistake names the argument")
+    func startJobFieldsAsJobLine() throws {
+        let (stint, client) = try start()
+        let started = try client.call("start_job", ["command": "sleep 30", "timeout": "10m", "stall_after": 90, "queue": "builds"])
+        let id = try id(started)
+        #expect(started.object["timeout"] as? Double == 600)
+        #expect(started.object["queue"] as? String == "builds")
+        #expect(try stint.show(id).timeout == 600)
+        for (arguments, message) in [
+            (["timeout": "soon"], "start_job: invalid duration for timeout: 'soon'"),
+            (["stall_after": "-5s"], "start_job: stall_after must not be negative: -5s"),
+            (["timeout": 0], "start_job: 'timeout' must be above 0"),
+            (["timeout": true], "start_job: 'timeout' must be a number"),
+            (["queue": 7], "start_job: 'queue' must be a string"),
+        ] as [([String: Any], String)] {
+            let refused = try client.call("start_job", arguments.merging(["command": "true"]) { $1 })
+            #expect(refused.errorCode == "E_USAGE", "\(arguments): \(refused.text)")
+            #expect(refused.text.contains(message), "\(arguments): \(refused.text)")
+        }
+        _ = try client.call("stop_job", ["id": id, "grace": 0])
+    }
+
     @Test("job_output sends its text once, and a byte range holds the 1,000-line bound, paging on from what it returned")
     func outputOnceAndRangeBound() throws {
         let (_, client) = try start()

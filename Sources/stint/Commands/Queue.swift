@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StintClient
 import StintCore
 
 struct QueueCommand: ParsableCommand {
