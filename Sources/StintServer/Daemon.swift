@@ -6,7 +6,6 @@ import Prometheus
 import ServiceLifecycle
 import StintCore
 import StintEngine
-import StintRunner
 import StintStore
 
 #if canImport(Glibc)
@@ -78,9 +77,10 @@ public enum Daemon {
         let jobUmask = try StateFolder.prepare(paths)
         let lock = try DaemonLock(path: paths.daemonLock)
         let store = try SQLiteJobStore(path: paths.database, notificationCap: options.notificationCap)
+        let processes = ShimSupervisor(paths: paths, configuration: .init(shimPath: options.shimPath, jobUmask: jobUmask))
         let engine = Engine(
-            store: store, paths: paths, shimPath: options.shimPath,
-            configuration: .init(parallel: options.parallel, retention: options.retention, jobUmask: jobUmask),
+            store: store, paths: paths, processes: processes,
+            configuration: .init(parallel: options.parallel, retention: .init(retention: options.retention)),
             logger: logger)
         try await engine.start()
 
@@ -90,7 +90,7 @@ public enum Daemon {
             store: store, configuration: .init(policy: options.delivery, paths: paths), httpClient: http,
             metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
         // Deliveries queued while the engine started are due already: the worker's first round sends them.
-        await engine.setDeliveryObserver { deliveries.poke() }
+        engine.setDeliveryObserver { deliveries.poke() }
 
         let info = DaemonInfo(paths: paths, parallel: engine.configuration.parallel)
         let tokens = APITokens(store: store)
@@ -104,7 +104,8 @@ public enum Daemon {
                 logger.info("stint daemon ready", metadata: ["socket": "\(socket)", "pid": "\(getpid())"])
             },
             logger: logger)
-        // Shut down in reverse order: waiters are released, then deliveries drain, then the APIs.
+        // Shut down in reverse order: waiters are released, the engine's loops end (claims
+        // stop; running jobs go on), then deliveries drain, then the APIs.
         var services: [any Service] = [app]
         if let listen = options.listen {
             services.append(
@@ -113,9 +114,9 @@ public enum Daemon {
                     router: APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .tcp).build(),
                     info: info, logger: logger))
         }
-        services += [
-            DeliveryService(worker: deliveries, budget: options.shutdownBudget), ShutdownService(engine: engine, info: info),
-        ]
+        services.append(DeliveryService(worker: deliveries, options: .init(shutdownBudget: options.shutdownBudget)))
+        services += engine.services
+        services.append(ShutdownService(engine: engine, info: info))
         let group = ServiceGroup(
             configuration: .init(
                 services: services,
