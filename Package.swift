@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "StintDaemon",
             dependencies: [
-                "StintCore", "StintRunner", "StintServer",
+                "StintCore", "StintRunner", "StintServer", "StintStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -27,8 +27,6 @@ public enum Daemon {
         public var shimPath: String
         /// Seconds ended jobs are kept; 0 keeps them forever.
         public var retention: Double
-        /// Pending notifications kept per session.
-        public var notificationCap: Int
         /// How webhooks and command hooks are retried. Default: ``DeliveryPolicy``'s defaults.
         public var delivery: DeliveryPolicy
         /// Seconds a graceful stop gives the deliveries that are due. Default 10.
@@ -43,12 +41,11 @@ public enum Daemon {
         /// Creates options.
         public init(
             paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
-            notificationCap: Int = Session.defaultNotificationCap, delivery: DeliveryPolicy = DeliveryPolicy(),
+            delivery: DeliveryPolicy = DeliveryPolicy(),
             shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget, listen: HostPort? = nil,
             idleTimeout: Double = Daemon.defaultIdleTimeout
         ) {
             self.idleTimeout = idleTimeout
-            self.notificationCap = notificationCap
             self.paths = paths
             self.parallel = parallel
             self.shimPath = shimPath
@@ -70,13 +67,18 @@ public enum Daemon {
         return registry
     }()
 
-    /// Runs until a graceful shutdown completes. Throws `E_CONFLICT` when another daemon
-    /// already serves this state folder.
-    public static func run(_ options: Options, logger: Logger) async throws {
+    /// Runs until a graceful shutdown completes, over the store `openStore` opens. Throws
+    /// `E_CONFLICT` when another daemon already serves this state folder.
+    ///
+    /// `openStore` is called once the state folder is private (umask 077) and this daemon
+    /// holds its lock: the store's files are created 0600, and no second daemon opens them.
+    public static func run(
+        _ options: Options, store openStore: (StintPaths) throws -> any JobStore, logger: Logger
+    ) async throws {
         let paths = options.paths
         let jobUmask = try StateFolder.prepare(paths)
         let lock = try DaemonLock(path: paths.daemonLock)
-        let store = try SQLiteJobStore(path: paths.database, notificationCap: options.notificationCap)
+        let store = try openStore(paths)
         let processes = ShimSupervisor(paths: paths, configuration: .init(shimPath: options.shimPath, jobUmask: jobUmask))
         let engine = Engine(
             store: store, paths: paths, processes: processes,
