@@ -50,6 +50,12 @@ struct StintDaemonCommand: AsyncParsableCommand {
             valueName: "HOST:PORT"))
     var listen: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The store the daemon keeps jobs in: sqlite:PATH (default: stint.db in the state folder).",
+            valueName: "URL"))
+    var store: String?
+
     /// `parallel`, or the number of cores; set by `validate()`.
     private var parallelJobs = 1
     /// `idleTimeout` in seconds, set by `validate()`.
@@ -62,6 +68,8 @@ struct StintDaemonCommand: AsyncParsableCommand {
     private var shutdownBudgetSeconds = DeliveryPolicy.defaultShutdownBudget
     /// `listen` parsed, set by `validate()`.
     private var listenAddress: HostPort?
+    /// `store` parsed, set by `validate()`; `nil`: the state folder's `stint.db`.
+    private var storeURL: StoreURL?
 
     /// A duration flag's seconds: a negative value, or one that is not a duration, says so.
     private static func seconds(_ text: String, _ flag: String) throws -> Double {
@@ -109,6 +117,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
             }
             listenAddress = address
         }
+        if let store { storeURL = try StoreURL.parse(store) }
     }
 
     func run() async throws {
@@ -129,8 +138,11 @@ struct StintDaemonCommand: AsyncParsableCommand {
             try await Daemon.run(
                 .init(
                     paths: StintPaths(environment: environment), parallel: parallelJobs, shimPath: shim,
-                    retention: retentionSeconds, notificationCap: notificationCap, delivery: deliveryPolicy,
-                    shutdownBudget: shutdownBudgetSeconds, listen: listenAddress, idleTimeout: idleTimeoutSeconds),
+                    retention: retentionSeconds, delivery: deliveryPolicy, shutdownBudget: shutdownBudgetSeconds,
+                    listen: listenAddress, idleTimeout: idleTimeoutSeconds),
+                store: { paths in
+                    try (storeURL ?? .sqlite(path: paths.database)).open(notificationCap: notificationCap)
+                },
                 logger: logger)
         } catch let error as StintError {
             logger.error("\(error.description)")

@@ -330,6 +330,8 @@ public actor DeliveryWorker {
         wake()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { _ = await self.runDue() }
+            // Elapsed time, not the engine's clock: the budget bounds how long a stopping
+            // daemon takes, in the seconds its operator waits.
             group.addTask { try? await Task.sleep(for: .seconds(max(0, budget))) }
             await group.next()
             group.cancelAll()
@@ -348,8 +350,8 @@ public actor DeliveryWorker {
         await withCheckedContinuation { continuation in
             sleeper = continuation
             // Not awaited: cancelled by `wake()`; when it fires, it wakes only this sleep.
-            sleepTimer = Task {
-                guard (try? await Task.sleep(for: .seconds(wait))) != nil else { return }
+            sleepTimer = Task { [clock] in
+                guard (try? await clock.sleep(for: wait)) != nil else { return }
                 self.timerFired(generation)
             }
         }

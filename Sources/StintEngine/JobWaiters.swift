@@ -1,4 +1,5 @@
 import Foundation
+import StintCore
 
 /// The callers blocked in `wait`, each woken the moment its jobs end.
 ///
@@ -14,6 +15,12 @@ actor JobWaiters {
     }
 
     private var waiters: [UUID: Waiter] = [:]
+    private let clock: any StintClock
+
+    /// Creates a registry whose timeouts run on `clock`.
+    init(clock: any StintClock) {
+        self.clock = clock
+    }
 
     /// Registers interest in `pending` (all of them, or one with `any`); returns the token
     /// to pass to ``wait(_:timeout:)``.
@@ -36,8 +43,8 @@ actor JobWaiters {
             if let timeout {
                 // Unstructured: the timer must not hold the waiter's own task. It only
                 // resumes a waiter that is still registered; nobody awaits it.
-                Task { [weak self] in
-                    try? await Task.sleep(for: .seconds(timeout))
+                Task { [weak self, clock] in
+                    try? await clock.sleep(for: timeout)
                     await self?.finish(token, done: false)
                 }
             }

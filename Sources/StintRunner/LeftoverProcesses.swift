@@ -26,6 +26,12 @@ public struct LeftoverProcesses: Sendable {
         /// Processes still there when the deadline ran out (in uninterruptible sleep, say).
         public var survivors: [Int32]
 
+        /// Creates a report.
+        public init(killed: [Int32], survivors: [Int32]) {
+            self.killed = killed
+            self.survivors = survivors
+        }
+
         /// What was found, for the attempt's message: "killed 3 leftover processes of the
         /// job: 1234, 1235, 1240", or "no process of the job was left".
         public var summary: String {

@@ -12,6 +12,12 @@ public struct LostAttempt: Sendable, Hashable {
     /// What ending the leftovers found; `nil` when the shim recorded no pids.
     public var report: LeftoverProcesses.Report?
 
+    /// Creates a finding: `message` for the attempt, `report` of what ending the leftovers found.
+    public init(message: String, report: LeftoverProcesses.Report?) {
+        self.message = message
+        self.report = report
+    }
+
     /// Whether the attempt may be retried: not while some of its processes survived SIGKILL.
     public var mayRetry: Bool { report?.survivors.isEmpty ?? true }
 

@@ -4,7 +4,6 @@ import NIOCore
 import Prometheus
 import StintCore
 import StintEngine
-import StintRunner
 import StintStore
 
 /// The HTTP API (`/v1/…`) that the CLI, scripts and agents speak. Every JSON answer
@@ -273,21 +272,21 @@ struct APIRouter {
         // `from=N` follows from stream position N: a client that lost its connection resumes there.
         let from = try query.get("from").map { try integer($0, "from") }
         var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
-        guard let reader = source.reader else {
+        guard let log = source.log else {
             // Not started yet: nothing to show, or follow from the start once it runs.
             guard follow else { return Response(status: .ok, headers: headers, body: ResponseBody()) }
             headers[LogFollowHeaders.position] = String(from ?? 0)
             return Response(status: .ok, headers: headers, body: followBody(id: id, attempt: nil, start: from ?? 0))
         }
         if let head {
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.head(lines: Int(head), maxBytes: Limits.maxLogWindowBytes))))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: log.head(lines: Int(head), maxBytes: Limits.maxLogWindowBytes))))
         }
         if let tail, !follow {
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reader.tail(lines: Int(tail), maxBytes: Limits.maxLogWindowBytes))))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: log.tail(lines: Int(tail), maxBytes: Limits.maxLogWindowBytes))))
         }
         if follow {
-            let prefix = from == nil ? tail.map { reader.tail(lines: Int($0), maxBytes: Limits.maxLogWindowBytes) } : nil
-            let start = from ?? (prefix != nil ? reader.streamLength() : 0)
+            let prefix = from == nil ? tail.map { log.tail(lines: Int($0), maxBytes: Limits.maxLogWindowBytes) } : nil
+            let start = from ?? (prefix != nil ? log.streamLength() : 0)
             // Where the followed stream starts, after the prefix: what a client resumes from.
             headers[LogFollowHeaders.attempt] = String(source.attempt)
             headers[LogFollowHeaders.position] = String(start)
@@ -298,15 +297,7 @@ struct APIRouter {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                for piece in reader.pieces() {
-                    var offset: Int64 = 0
-                    while true {
-                        let chunk = LogReader.read(piece, from: offset, count: 65536)
-                        if chunk.isEmpty { break }
-                        offset += Int64(chunk.count)
-                        try await writer.write(ByteBuffer(bytes: chunk))
-                    }
-                }
+                try await log.forEachChunk { chunk in try await writer.write(ByteBuffer(bytes: chunk)) }
                 try await writer.finish(nil)
             })
     }
@@ -315,14 +306,11 @@ struct APIRouter {
     private func followBody(id: Int64, attempt: Int?, start: Int64, prefix: Data? = nil) -> ResponseBody {
         ResponseBody { [engine, daemon] writer in
             if let prefix, !prefix.isEmpty { try await writer.write(ByteBuffer(bytes: prefix)) }
-            var follower: LogFollower?
-            var runDirectory: String?
+            var cursor: LogCursor?
             while !daemon.isStopping {
-                if follower == nil {
-                    let source = try await engine.logSource(id, attempt: attempt)
-                    if let reader = source.reader, let directory = source.runDirectory {
-                        follower = LogFollower(reader: reader, position: start)
-                        runDirectory = directory
+                if cursor == nil {
+                    if let log = try await engine.logSource(id, attempt: attempt).log {
+                        cursor = log.follow(from: start)
                     } else if await engine.hasEnded(id) {
                         break
                     } else {
@@ -330,15 +318,14 @@ struct APIRouter {
                         continue
                     }
                 }
-                let record = runDirectory.flatMap { try? ExitRecord.read(runDirectory: $0) }
-                let chunk = follower!.next(ended: record.map { ($0.outputBytes ?? 0, $0.droppedBytes ?? 0) })
-                if !chunk.isEmpty {
-                    try await writer.write(ByteBuffer(bytes: chunk))
+                let read = cursor!.next()
+                if !read.bytes.isEmpty {
+                    try await writer.write(ByteBuffer(bytes: read.bytes))
                     continue
                 }
                 // Nothing new: the final log has been read to its end, or the job ended
                 // without an exit record (lost), or more output is still to come.
-                if record != nil { break }
+                if read.final { break }
                 if await engine.hasEnded(id) { break }
                 try await Task.sleep(for: .milliseconds(20))
             }

@@ -6,7 +6,6 @@ import Prometheus
 import ServiceLifecycle
 import StintCore
 import StintEngine
-import StintRunner
 import StintStore
 
 #if canImport(Glibc)
@@ -28,8 +27,6 @@ public enum Daemon {
         public var shimPath: String
         /// Seconds ended jobs are kept; 0 keeps them forever.
         public var retention: Double
-        /// Pending notifications kept per session.
-        public var notificationCap: Int
         /// How webhooks and command hooks are retried. Default: ``DeliveryPolicy``'s defaults.
         public var delivery: DeliveryPolicy
         /// Seconds a graceful stop gives the deliveries that are due. Default 10.
@@ -44,12 +41,11 @@ public enum Daemon {
         /// Creates options.
         public init(
             paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
-            notificationCap: Int = Session.defaultNotificationCap, delivery: DeliveryPolicy = DeliveryPolicy(),
+            delivery: DeliveryPolicy = DeliveryPolicy(),
             shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget, listen: HostPort? = nil,
             idleTimeout: Double = Daemon.defaultIdleTimeout
         ) {
             self.idleTimeout = idleTimeout
-            self.notificationCap = notificationCap
             self.paths = paths
             self.parallel = parallel
             self.shimPath = shimPath
@@ -71,16 +67,22 @@ public enum Daemon {
         return registry
     }()
 
-    /// Runs until a graceful shutdown completes. Throws `E_CONFLICT` when another daemon
-    /// already serves this state folder.
-    public static func run(_ options: Options, logger: Logger) async throws {
+    /// Runs until a graceful shutdown completes, over the store `openStore` opens. Throws
+    /// `E_CONFLICT` when another daemon already serves this state folder.
+    ///
+    /// `openStore` is called once the state folder is private (umask 077) and this daemon
+    /// holds its lock: the store's files are created 0600, and no second daemon opens them.
+    public static func run(
+        _ options: Options, store openStore: (StintPaths) throws -> JobLedger, logger: Logger
+    ) async throws {
         let paths = options.paths
         let jobUmask = try StateFolder.prepare(paths)
         let lock = try DaemonLock(path: paths.daemonLock)
-        let store = JobLedger(try SQLiteJobStore(path: paths.database), notificationCap: options.notificationCap)
+        let store = try openStore(paths)
+        let processes = ShimSupervisor(paths: paths, configuration: .init(shimPath: options.shimPath, jobUmask: jobUmask))
         let engine = Engine(
-            store: store, paths: paths, shimPath: options.shimPath,
-            configuration: .init(parallel: options.parallel, retention: options.retention, jobUmask: jobUmask),
+            store: store, paths: paths, processes: processes,
+            configuration: .init(parallel: options.parallel, retention: .init(retention: options.retention)),
             logger: logger)
         try await engine.start()
 
@@ -90,7 +92,7 @@ public enum Daemon {
             store: store, configuration: .init(policy: options.delivery, paths: paths), httpClient: http,
             metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
         // Deliveries queued while the engine started are due already: the worker's first round sends them.
-        await engine.setDeliveryObserver { deliveries.poke() }
+        engine.setDeliveryObserver { deliveries.poke() }
 
         let info = DaemonInfo(paths: paths, parallel: engine.configuration.parallel)
         let tokens = APITokens(store: store)
@@ -104,7 +106,8 @@ public enum Daemon {
                 logger.info("stint daemon ready", metadata: ["socket": "\(socket)", "pid": "\(getpid())"])
             },
             logger: logger)
-        // Shut down in reverse order: waiters are released, then deliveries drain, then the APIs.
+        // Shut down in reverse order: waiters are released, the engine's loops end (claims
+        // stop; running jobs go on), then deliveries drain, then the APIs.
         var services: [any Service] = [app]
         if let listen = options.listen {
             services.append(
@@ -113,9 +116,9 @@ public enum Daemon {
                     router: APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .tcp).build(),
                     info: info, logger: logger))
         }
-        services += [
-            DeliveryService(worker: deliveries, budget: options.shutdownBudget), ShutdownService(engine: engine, info: info),
-        ]
+        services.append(DeliveryService(worker: deliveries, options: .init(shutdownBudget: options.shutdownBudget)))
+        services += engine.services
+        services.append(ShutdownService(engine: engine, info: info))
         let group = ServiceGroup(
             configuration: .init(
                 services: services,

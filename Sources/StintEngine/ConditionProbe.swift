@@ -6,7 +6,7 @@ import StintStore
 
 /// What one job of a `wait --until stall|idle:DUR|output:REGEX` has shown so far.
 ///
-/// The daemon looks at the job's state and its log every ``Engine/conditionTick``
+/// The daemon looks at the job's state and its log every ``WaitCoordinator/conditionTick``
 /// seconds on the caller's behalf: the client makes one request and is answered when
 /// the condition holds, the job ends, or the wait's timeout runs out.
 struct ConditionProbe {
@@ -39,11 +39,12 @@ struct ConditionProbe {
 
     /// The reason the condition (or the job's end) gives now, or `nil` to keep waiting.
     /// Throws `E_USAGE` when the pattern ran out of its step budget on a line.
-    mutating func check(_ job: StoredJob, paths: StintPaths, now: Date) throws(StintError) -> WaitReason? {
+    mutating func check(_ job: StoredJob, processes: any ProcessSupervisor, now: Date) throws(StintError) -> WaitReason? {
         let last = job.attempts.last
         if let last, last.number != attempt {
             attempt = last.number
-            let reader = LogReader(path: paths.log(job: id, attempt: attempt), cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
+            let reader = processes.log(
+                AttemptID(job: id, attempt: attempt), cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
             follower = LogFollower(reader: reader)
             partial = Data()
             length = -1

@@ -1,14 +1,16 @@
 import Foundation
 import StintCore
-import StintRunner
 import StintStore
 
-extension Engine {
-    /// A compact, bounded picture of a session for an agent's prompt: running and waiting
-    /// jobs, then ended jobs whose notifications are still pending. Stable order: running
-    /// by start, waiting by id, ended by notification.
-    public func summary(session: String?) async throws -> SummaryView {
-        let now = clock.now()
+/// A compact, bounded picture of a session for an agent's prompt (`stint summary`).
+struct SessionSummary: Sendable {
+    let context: EngineContext
+
+    /// Running and waiting jobs, then ended jobs whose notifications are still pending.
+    /// Stable order: running by start, waiting by id, ended by notification.
+    func summary(session: String?) async throws -> SummaryView {
+        let store = context.store
+        let now = context.clock.now()
         let live = try await store.list(JobFilter(states: [.running, .queued, .held], session: session, limit: 100_000))
         let running = live.filter { $0.state == .running }
             .sorted { ($0.attempts.last?.startedAt ?? $0.createdAt, $0.id) < ($1.attempts.last?.startedAt ?? $1.createdAt, $1.id) }
@@ -18,9 +20,9 @@ extension Engine {
             // Only a running job has a current attempt: its output, stall and progress.
             let attempt = job.state == .running ? job.attempts.last : nil
             let lastLine = attempt.flatMap { attempt in
-                let reader = LogReader(
-                    path: paths.log(job: job.id, attempt: attempt.number), cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
-                return Self.lines(reader.tail(lines: 1)).last.map { Self.shorten($0) }
+                let log = context.processes.log(
+                    AttemptID(job: job.id, attempt: attempt.number), cap: job.spec.outputCap ?? JobSpec.defaultOutputCap)
+                return OutputLines.split(log.tail(lines: 1)).last.map { Self.shorten($0) }
             }
             active.append(
                 SummaryView.Active(

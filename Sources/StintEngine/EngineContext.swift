@@ -1,0 +1,19 @@
+import Logging
+import StintCore
+import StintStore
+
+/// What every type of the engine works with: the store, the processes, the clock.
+struct EngineContext: Sendable {
+    /// The single source of truth.
+    let store: JobLedger
+    /// Who claims: recorded on every attempt, and the node whose attempts are reconciled.
+    let worker: WorkerIdentity
+    /// The processes that run the jobs.
+    let processes: any ProcessSupervisor
+    /// "Now", and every wait on time.
+    let clock: any StintClock
+    /// The state folder layout, for the paths the API shows.
+    let paths: StintPaths
+    /// Where the engine's decisions are logged.
+    let logger: Logger
+}
