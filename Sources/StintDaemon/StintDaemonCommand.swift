@@ -56,6 +56,12 @@ struct StintDaemonCommand: AsyncParsableCommand {
             valueName: "URL"))
     var store: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "This daemon's node name, recorded on every attempt it claims; it reconciles only its node's attempts (default: the host name).",
+            valueName: "NAME"))
+    var node: String?
+
     /// `parallel`, or the number of cores; set by `validate()`.
     private var parallelJobs = 1
     /// `idleTimeout` in seconds, set by `validate()`.
@@ -118,6 +124,13 @@ struct StintDaemonCommand: AsyncParsableCommand {
             listenAddress = address
         }
         if let store { storeURL = try StoreURL.parse(store) }
+        if let node {
+            do {
+                try WorkerIdentity.validate(node: node)
+            } catch {
+                throw ValidationError("--node: \(error.message)")
+            }
+        }
     }
 
     func run() async throws {
@@ -139,7 +152,8 @@ struct StintDaemonCommand: AsyncParsableCommand {
                 .init(
                     paths: StintPaths(environment: environment), parallel: parallelJobs, shimPath: shim,
                     retention: retentionSeconds, delivery: deliveryPolicy, shutdownBudget: shutdownBudgetSeconds,
-                    listen: listenAddress, idleTimeout: idleTimeoutSeconds),
+                    listen: listenAddress, idleTimeout: idleTimeoutSeconds,
+                    node: node ?? ProcessInfo.processInfo.hostName),
                 store: { paths in
                     try (storeURL ?? .sqlite(path: paths.database)).open(notificationCap: notificationCap)
                 },

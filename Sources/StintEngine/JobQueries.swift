@@ -173,6 +173,7 @@ extension AttemptView {
         view.retryAt = attempt.retryAt
         view.stalledAt = attempt.stalledAt
         view.stallLine = attempt.stallLine
+        view.instance = attempt.instance
         return view
     }
 }

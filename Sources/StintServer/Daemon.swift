@@ -38,13 +38,16 @@ public enum Daemon {
         /// daemon closes it. A request being answered (a long `wait`, a follow) is never
         /// cut. Default 30.
         public var idleTimeout: Double
+        /// The node this daemon claims as (``WorkerIdentity/node``). Default: the host name.
+        public var node: String
         /// Creates options.
         public init(
             paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
             delivery: DeliveryPolicy = DeliveryPolicy(),
             shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget, listen: HostPort? = nil,
-            idleTimeout: Double = Daemon.defaultIdleTimeout
+            idleTimeout: Double = Daemon.defaultIdleTimeout, node: String = ProcessInfo.processInfo.hostName
         ) {
+            self.node = node
             self.idleTimeout = idleTimeout
             self.paths = paths
             self.parallel = parallel
@@ -82,7 +85,9 @@ public enum Daemon {
         let processes = ShimSupervisor(paths: paths, configuration: .init(shimPath: options.shimPath, jobUmask: jobUmask))
         let engine = Engine(
             store: store, paths: paths, processes: processes,
-            configuration: .init(parallel: options.parallel, retention: .init(retention: options.retention)),
+            configuration: .init(
+                parallel: options.parallel, retention: .init(retention: options.retention),
+                worker: WorkerIdentity(node: options.node)),
             logger: logger)
         try await engine.start()
 
@@ -103,7 +108,7 @@ public enum Daemon {
             configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
             onServerRunning: { _ in
                 chmod(socket, 0o600)
-                logger.info("stint daemon ready", metadata: ["socket": "\(socket)", "pid": "\(getpid())"])
+                logger.info("stint daemon ready", metadata: ["socket": "\(socket)", "pid": "\(getpid())", "node": "\(options.node)"])
             },
             logger: logger)
         // Shut down in reverse order: waiters are released, the engine's loops end (claims

@@ -114,7 +114,7 @@ struct StintJSONTests {
         #expect(object["labels"] as? [String: String] == ["build_id": "42"])
         let attempts = try #require(object["attempt_list"] as? [[String: Any]])
         #expect(Set(try #require(attempts.first).keys) == [
-            "number", "started_at", "ended_at", "exit_code", "reason", "host", "shim_pid",
+            "number", "started_at", "ended_at", "exit_code", "reason", "host", "node", "shim_pid",
             "peak_rss_bytes", "output_bytes", "dropped_bytes", "log",
         ])
         #expect(attempts.first?["peak_rss_bytes"] as? Int == 1 << 20)

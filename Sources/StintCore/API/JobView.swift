@@ -126,8 +126,13 @@ public struct AttemptView: Sendable, Hashable, Codable {
     public var reason: AttemptReason?
     /// A detail such as a launch error.
     public var message: String?
-    /// The host that ran it.
+    /// The node that ran it (`stint daemon --node`, by default its host name).
     public var host: String
+    /// The node that ran it: the same as ``host``, under the name the daemon's `--node` gives it.
+    public var node: String
+    /// The daemon instance that claimed it (a new id at every daemon start); `nil` for
+    /// attempts from before instances were recorded.
+    public var instance: String?
     /// The shim's process id.
     public var shimPid: Int32?
     /// Peak resident memory in bytes, where known.
@@ -163,6 +168,7 @@ public struct AttemptView: Sendable, Hashable, Codable {
         self.reason = reason
         self.message = message
         self.host = host
+        self.node = host
         self.shimPid = shimPid
         self.peakRssBytes = peakRssBytes
         self.outputBytes = outputBytes

@@ -161,7 +161,7 @@ struct Show: ParsableCommand {
         if let log = job.log { lines.append(("log", log)) }
         var text = lines.map { "\($0.0.padding(toLength: 11, withPad: " ", startingAt: 0)) \($0.1)" }.joined(separator: "\n")
         for attempt in job.attemptList ?? [] {
-            var parts = ["attempt \(attempt.number)", "started \(RFC3339.format(attempt.startedAt))", "host \(attempt.host)"]
+            var parts = ["attempt \(attempt.number)", "started \(RFC3339.format(attempt.startedAt))", "node \(attempt.node)"]
             if let ended = attempt.endedAt { parts.append("ended \(RFC3339.format(ended))") }
             if let reason = attempt.reason { parts.append("reason \(reason.rawValue)") }
             if let code = attempt.exitCode { parts.append("exit \(code)") }
