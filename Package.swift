@@ -67,7 +67,8 @@ let package = Package(
         ),
         .target(
             name: "StintRunner",
-            dependencies: ["StintCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["StintCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: checkedImports
         ),
         .target(
             name: "StintEngine",
@@ -78,7 +79,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: checkedImports
         ),
         .target(
             name: "StintServer",
@@ -91,7 +93,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: checkedImports
         ),
         .target(name: "StintClient", dependencies: ["StintCore"], swiftSettings: checkedImports),
         // fork + PR_SET_PDEATHSIG + exec for batch units: not possible with posix_spawn.
@@ -146,7 +149,9 @@ let package = Package(
         .testTarget(name: "StintRunnerTests", dependencies: ["StintRunner"], swiftSettings: checkedImports),
         .testTarget(
             name: "StintStoreTests",
-            dependencies: ["StintCore", "StintStore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["StintCore", "StintStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: checkedImports
+        ),
         .testTarget(
             name: "StintEngineTests",
             dependencies: [
@@ -158,7 +163,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: checkedImports
         ),
         .testTarget(name: "StintEndToEndTests", dependencies: ["StintCore"], swiftSettings: checkedImports),
     ]

@@ -1,5 +1,6 @@
-import Foundation
+public import Foundation
 import StintRunner
+import StintCore
 
 /// Where the log of a job's attempt is, for the API's log endpoint.
 public struct LogSource: Sendable {

@@ -1,5 +1,5 @@
-import ServiceLifecycle
-import StintCore
+public import ServiceLifecycle
+public import StintCore
 
 /// Runs a ``DeliveryWorker``'s loop for the daemon's lifetime; on graceful shutdown it
 /// sends what is due within a budget and leaves the rest pending for the next start.

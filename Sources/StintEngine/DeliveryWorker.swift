@@ -1,11 +1,12 @@
-import AsyncHTTPClient
-import Foundation
-import Logging
-import Metrics
+public import AsyncHTTPClient
+public import Foundation
+public import Logging
+public import Metrics
 import NIOCore
-import StintCore
+public import StintCore
 import StintRunner
-import StintStore
+public import StintStore
+import NIOHTTP1
 
 /// Delivers notifications to webhooks (`--notify URL`) and command hooks (`--on-end
 /// CMD`), retrying transient failures by ``DeliveryPolicy``.

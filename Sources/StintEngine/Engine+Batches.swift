@@ -1,5 +1,6 @@
 import Foundation
-import StintCore
+public import StintCore
+import StintStore
 
 extension Engine {
     /// How long a batch holder on another host may go without a heartbeat before its lock is

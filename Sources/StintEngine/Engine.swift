@@ -1,8 +1,8 @@
-import Foundation
-import Logging
-import ServiceLifecycle
-import StintCore
-import StintStore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+public import StintCore
+public import StintStore
 
 /// The daemon's heart, as the API sees it: one façade over the engine's types, each with
 /// one job.

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import ServiceLifecycle
-import StintCore
+public import ServiceLifecycle
+public import StintCore
 import StintStore
 
 /// Runs queues' preflight commands as the dispatcher finds them due, records each result,

@@ -1,6 +1,6 @@
 import Foundation
-import StintCore
-import StintRunner
+public import StintCore
+public import StintRunner
 import StintStore
 
 /// One attempt of one job: what the process seam is keyed by.

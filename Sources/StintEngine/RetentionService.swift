@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import ServiceLifecycle
-import StintCore
+public import ServiceLifecycle
+public import StintCore
 import StintStore
 
 /// Deletes ended jobs, with their logs and run folders, once they are older than the

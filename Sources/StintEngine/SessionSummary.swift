@@ -1,6 +1,7 @@
 import Foundation
 import StintCore
 import StintStore
+import StintRunner
 
 /// A compact, bounded picture of a session for an agent's prompt (`stint summary`).
 struct SessionSummary: Sendable {

@@ -1,6 +1,6 @@
-import Foundation
-import StintCore
-import StintRunner
+public import Foundation
+public import StintCore
+public import StintRunner
 import StintStore
 
 #if canImport(Glibc)

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
-import ServiceLifecycle
+public import ServiceLifecycle
 import StintCore
 import StintStore
+import StintRunner
 
 /// Flags running jobs whose output stopped growing at an interactive prompt (a password,
 /// a `[y/N]`), once per attempt, with a `stalled` event and notification.

@@ -1,4 +1,4 @@
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Dispatches when a delayed job, a retry's backoff, a breaker's pause or a preflight
 /// result comes due, on the engine's clock.

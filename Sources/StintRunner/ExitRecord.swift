@@ -1,5 +1,5 @@
 import Foundation
-import StintCore
+public import StintCore
 
 /// The exit record a shim writes atomically (temp file + rename) to `RUN_DIR/exit.json`
 /// once the whole process tree of its job has exited.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Follows a job's log as it grows, across tail-segment rotation and the final
 /// consolidation, by tracking a position in the stream of output bytes.

@@ -1,5 +1,5 @@
 import Foundation
-import StintCore
+public import StintCore
 import Synchronization
 
 #if canImport(Glibc)

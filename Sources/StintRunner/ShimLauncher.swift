@@ -1,5 +1,5 @@
-import Foundation
-import StintCore
+public import Foundation
+public import StintCore
 
 #if canImport(Glibc)
     import Glibc

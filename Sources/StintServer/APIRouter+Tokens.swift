@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import StintCore
+import StintStore
 
 extension APIRouter {
     /// The listener a router serves.

@@ -1,12 +1,14 @@
-import Foundation
+public import Foundation
 import Hummingbird
-import Logging
+public import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
-import StintCore
+public import StintCore
 import StintEngine
-import StintStore
+public import StintStore
+import AsyncHTTPClient
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc

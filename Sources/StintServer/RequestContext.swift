@@ -1,4 +1,4 @@
-import Hummingbird
+public import Hummingbird
 import StintCore
 
 /// The context of one API request: Hummingbird's, plus the session the caller is

@@ -3,6 +3,7 @@ import StintCore
 import StintEngine
 import StintStore
 import Testing
+import Synchronization
 
 /// Claims into free slots, with fake processes: what starts, how many at once, in which order.
 @Suite("Dispatcher")

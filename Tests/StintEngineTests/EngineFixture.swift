@@ -4,6 +4,7 @@ import StintCore
 import StintEngine
 import StintStore
 import Testing
+import ServiceLifecycle
 
 #if canImport(Glibc)
     import Glibc

@@ -3,6 +3,7 @@ import StintCore
 import StintEngine
 import StintStore
 import Testing
+import Synchronization
 
 /// A daemon's start-up over attempts the store shows running, as a crash left them: each
 /// kind of what its process left behind, and what the engine makes of it.

@@ -3,6 +3,7 @@ import StintCore
 import StintEngine
 import StintStore
 import Testing
+import Synchronization
 
 /// `stop` against the engine's own steps: a stop beats a retry, whether it comes while the
 /// attempt runs, while the job waits for its retry, or while that retry is being claimed.

@@ -3,6 +3,7 @@ import StintCore
 import Testing
 
 @testable import StintStore
+import GRDB
 
 /// What only the SQLite backend promises: its file, its mode, its schema, its environment
 /// rows and the indexes its claim reads through. Everything else a store does is in the
