@@ -24,13 +24,16 @@ enum StateFolder {
 
     /// Throws `E_USAGE` naming the fix when `folder` is open to its group or to others.
     static func checkPrivate(_ folder: String) throws {
-        var info = stat()
-        guard stat(folder, &info) == 0 else {
-            throw StintError(.unavailable, "cannot read \(folder): \(String(cString: strerror(errno)))")
+        // The folder itself, as stat(2) sees it: through a symbolic link to it.
+        let target = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+        let permissions: Int
+        do {
+            permissions = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int ?? 0
+        } catch {
+            throw StintError(.unavailable, "cannot read \(folder): \(error.localizedDescription)")
         }
-        let open = info.st_mode & 0o077
-        guard open == 0 else {
-            let mode = String(info.st_mode & 0o777, radix: 8)
+        guard permissions & 0o077 == 0 else {
+            let mode = String(permissions & 0o777, radix: 8)
             throw StintError(
                 .usage,
                 "the state folder \(folder) is open to other users (mode \(mode)); it holds every job's environment and output",
