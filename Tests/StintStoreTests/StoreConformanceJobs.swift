@@ -37,16 +37,7 @@ final class StoreConformanceJobs: Sendable {
     /// the backend is not SQLite (the assertions on its rows are then skipped).
     func sqlite(_ sql: String) throws -> String? {
         guard let sqlite = fixture.sqlite else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [sqlite.path, sql]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "sqlite3 \(sql)")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try SQLite3.run(sql, on: sqlite.path)
     }
 
     func insertOne(_ spec: JobSpec = spec(), now: Date = t0) async throws -> Int64 {

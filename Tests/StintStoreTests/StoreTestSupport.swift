@@ -1,6 +1,7 @@
 import Foundation
 import StintCore
 import StintStore
+import Testing
 
 /// Shorthands for tests that care about ids and states, not the extra results.
 extension JobLedger {
@@ -23,5 +24,22 @@ extension JobLedger {
 
     func applyJob(_ event: JobEvent, to id: Int64, now: Date) async throws -> StoredJob {
         try await apply(event, to: id, now: now).job
+    }
+}
+
+/// The sqlite3 CLI, for assertions on the rows of an SQLite store's file.
+enum SQLite3 {
+    /// Runs `sql` on the database at `path` and returns its trimmed output.
+    static func run(_ sql: String, on path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [path, sql]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "sqlite3 \(sql)")
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
