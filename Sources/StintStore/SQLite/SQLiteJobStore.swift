@@ -88,3 +88,8 @@ public final class SQLiteJobStore: JobStore, BatchStore, TokenStore {
         }
     }
 }
+
+extension JobStore where Self == SQLiteJobStore {
+    /// The SQLite store at `path`, opened (created and migrated as needed).
+    public static func sqlite(path: String) throws -> SQLiteJobStore { try SQLiteJobStore(path: path) }
+}
