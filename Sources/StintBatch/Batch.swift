@@ -301,6 +301,7 @@ public struct Batch: Sendable {
                 launch()
             }
         }
+        if SignalWatch.isForcing { await SignalWatch.waitForForcedExit() }
         if abortedBy == nil, signals?.stopping ?? false { abortedBy = .signal }
         // The failures that opened the breaker are not done: a resume runs them again.
         var completed = frontier.completed

@@ -35,6 +35,13 @@ final class SignalWatch: Sendable {
         }
     }
 
+    /// Never returns: a second signal's handler is ending the process (it kills the running
+    /// units, reports, then exits 128+N). The runner, which sees its units die first, must
+    /// not end the process sooner with another exit code.
+    static func waitForForcedExit() async -> Never {
+        while true { try? await Task.sleep(for: .seconds(1)) }
+    }
+
     /// Whether a first signal asked the batch to stop.
     var stopping: Bool { received.withLock { $0 > 0 } }
 
