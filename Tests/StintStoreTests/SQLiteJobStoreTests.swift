@@ -51,6 +51,13 @@ final class SQLiteJobStoreTests: Sendable {
         #expect(try sqlite("PRAGMA journal_mode") == "wal")
     }
 
+    @Test("the connection that commits syncs each commit (synchronous = FULL, not the pool's NORMAL)")
+    func writerSyncsEveryCommit() throws {
+        #expect(try sqlite.writerSynchronous() == 2)
+        let reopened = try SQLiteJobStore(path: path)
+        #expect(try reopened.writerSynchronous() == 2)
+    }
+
     @Test("the schema has the three tables")
     func schema() throws {
         #expect(try sqlite("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('jobs','attempts','environments') ORDER BY name")

@@ -48,6 +48,10 @@ public final class SQLiteJobStore: JobStore, BatchStore, TokenStore {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        // The pool turns WAL on after `prepareDatabase` ran, and sets its writer to
+        // `synchronous = NORMAL` as it does (a commit then survives a crash of the process
+        // but not of the machine). The writer is the connection that commits: set FULL again.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try SQLiteMigrations.migrator.migrate(pool)
     }
 
@@ -78,6 +82,11 @@ public final class SQLiteJobStore: JobStore, BatchStore, TokenStore {
         } catch {
             throw StorageFailure.translated(error, path: path)
         }
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL), for the test that pins it.
+    func writerSynchronous() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// SQLite's plan for `sql` (the `detail` column of EXPLAIN QUERY PLAN), for tests
