@@ -46,6 +46,10 @@ public struct LogReader: Sendable {
 
     /// The tail segments that exist now, by number.
     public func segments() -> [Int] {
+        // The shim starts a segment only once the head is full: a shorter log (most of them)
+        // has none, and the logs folder, which holds every retained job's log, is not listed.
+        // (A head that a full disk left short is read without its segments.)
+        guard cap > 0, (Self.size(path) ?? 0) >= headSize else { return [] }
         let directory = (path as NSString).deletingLastPathComponent
         let prefix = (path as NSString).lastPathComponent + ".tail."
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []

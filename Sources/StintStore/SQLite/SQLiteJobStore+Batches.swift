@@ -13,7 +13,7 @@ extension SQLiteJobStore {
             // command on the same units is another batch.
             let key = session ?? ""
             let existing = try Row.fetchOne(
-                db, sql: "SELECT * FROM batches WHERE session = ? AND command = ? AND target = ?",
+                try db.cachedStatement(sql: "SELECT * FROM batches WHERE session = ? AND command = ? AND target = ?"),
                 arguments: [key, request.command, request.target])
             let holder = existing.flatMap(Self.holder)
             let heartbeat = (existing?["heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:))
@@ -26,14 +26,19 @@ extension SQLiteJobStore {
                         hint: "wait for it to end, interrupt it with `kill -INT \(holder.pid)`, or pass --allow-concurrent")
                 }
                 for queue in request.exclusiveWith {
-                    let paused = try Bool.fetchOne(db, sql: "SELECT paused FROM queues WHERE name = ?", arguments: [queue]) ?? false
+                    let paused =
+                        try Bool.fetchOne(
+                            try db.cachedStatement(sql: "SELECT paused FROM queues WHERE name = ?"), arguments: [queue]) ?? false
                     guard paused else {
                         throw StintError(
                             .conflict, "queue \(queue) is not paused, and this batch must not run beside it (--exclusive-with)",
-                            hint: "pause it with `stint queue pause \(queue)` and resume it afterwards, or pass --allow-concurrent")
+                            hint:
+                                "pause it with `stint queue pause \(queue)` and resume it afterwards, or pass --allow-concurrent")
                     }
-                    let running = try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM jobs WHERE queue = ? AND state = 'running'", arguments: [queue]) ?? 0
+                    let running =
+                        try Int.fetchOne(
+                            try db.cachedStatement(sql: "SELECT COUNT(*) FROM jobs WHERE queue = ? AND state = 'running'"),
+                            arguments: [queue]) ?? 0
                     if running > 0 {
                         warnings.append("queue \(queue) is paused, but \(running) of its jobs still run")
                     }
@@ -61,7 +66,8 @@ extension SQLiteJobStore {
             let recordedTotal: Int64 = existing["total"]
             if recordedTotal != request.total {
                 warnings.append(
-                    "the units changed since the checkpoint (\(recordedTotal) then, \(request.total) now): starting from the first")
+                    "the units changed since the checkpoint (\(recordedTotal) then, \(request.total) now): starting from the first"
+                )
                 try db.execute(
                     sql: """
                         UPDATE batches SET total = ?, completed = 0, resume_from = NULL, succeeded = 0, failed = 0,
@@ -84,7 +90,8 @@ extension SQLiteJobStore {
 
     public func saveBatch(_ id: Int64, _ request: BatchSaveRequest, now: Date) async throws -> BatchView? {
         try await writeDatabase { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM batches WHERE id = ?"), arguments: [id])
+            else {
                 return nil
             }
             let holderToken: String? = row["holder_token"]
@@ -100,7 +107,7 @@ extension SQLiteJobStore {
             let ownsLock = request.token != nil
             if !ownsLock, holderToken != nil { return try Self.batch(db, id: id, token: nil, warnings: []) }
             if request.finished {
-                try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [id])
+                try db.cachedStatement(sql: "DELETE FROM batches WHERE id = ?").execute(arguments: [id])
                 return nil
             }
             let failedUnits = String(
@@ -142,7 +149,8 @@ extension SQLiteJobStore {
     public func batches(session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView] {
         try await readDatabase { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM batches WHERE ? IS NULL OR session = ? ORDER BY id", arguments: [session, session ?? ""])
+                try db.cachedStatement(sql: "SELECT * FROM batches WHERE ? IS NULL OR session = ? ORDER BY id"),
+                arguments: [session, session ?? ""])
             return try rows.map { try Self.batch($0, isAlive: isAlive) }
         }
     }
@@ -155,7 +163,7 @@ extension SQLiteJobStore {
             for id in ids {
                 guard
                     let row = try Row.fetchOne(
-                        db, sql: "SELECT * FROM batches WHERE id = ? AND (? IS NULL OR session = ?)",
+                        try db.cachedStatement(sql: "SELECT * FROM batches WHERE id = ? AND (? IS NULL OR session = ?)"),
                         arguments: [id, session, session ?? ""])
                 else {
                     throw StintError(.notFound, "no batch with id \(id)", hint: "list them with `stint batch ls`")
@@ -166,7 +174,7 @@ extension SQLiteJobStore {
                         .conflict, "batch \(id) is running (pid \(holder.pid) on \(holder.host)): its checkpoint is in use",
                         hint: "interrupt it first with `kill -INT \(holder.pid)`")
                 }
-                try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [id])
+                try db.cachedStatement(sql: "DELETE FROM batches WHERE id = ?").execute(arguments: [id])
                 forgotten.append(view)
             }
             return forgotten
@@ -181,7 +189,8 @@ extension SQLiteJobStore {
     }
 
     private static func batch(_ db: Database, id: Int64, token: String?, warnings: [String]) throws -> BatchView {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM batches WHERE id = ?"), arguments: [id])
+        else {
             throw StintError(.notFound, "no batch with id \(id)")
         }
         var view = try batch(row, isAlive: { _, _ in true })

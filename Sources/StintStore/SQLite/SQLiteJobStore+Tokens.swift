@@ -15,14 +15,14 @@ extension SQLiteJobStore {
     public func token(hash: String) async throws -> TokenView? {
         try await readDatabase { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL", arguments: [hash]
+                try db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL"), arguments: [hash]
             ).map(Self.token)
         }
     }
 
     public func tokens() async throws -> [TokenView] {
         try await readDatabase { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY id").map(Self.token)
+            try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM tokens ORDER BY id")).map(Self.token)
         }
     }
 
@@ -31,7 +31,8 @@ extension SQLiteJobStore {
             try db.execute(
                 sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 arguments: [now.timeIntervalSince1970, id])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM tokens WHERE id = ?"), arguments: [id])
+            else {
                 throw StintError(.notFound, "no token with id \(id)", hint: "list tokens with `stint token ls`")
             }
             return Self.token(row)

@@ -11,12 +11,14 @@ extension SQLiteTransaction {
                 db,
                 sql: "SELECT * FROM notifications WHERE session = ? AND acked_at IS NULL AND id > ? ORDER BY id LIMIT ?",
                 arguments: [session, after, limit])
-            dropped = try Int.fetchOne(db, sql: "SELECT dropped FROM sessions WHERE name = ?", arguments: [session]) ?? 0
+            dropped =
+                try Int.fetchOne(try db.cachedStatement(sql: "SELECT dropped FROM sessions WHERE name = ?"), arguments: [session])
+                ?? 0
         } else {
             rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM notifications WHERE acked_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+                try db.cachedStatement(sql: "SELECT * FROM notifications WHERE acked_at IS NULL AND id > ? ORDER BY id LIMIT ?"),
                 arguments: [after, limit])
-            dropped = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(dropped), 0) FROM sessions") ?? 0
+            dropped = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(SUM(dropped), 0) FROM sessions")) ?? 0
         }
         // A notification whose stored body does not decode is left out rather than
         // keeping every other one from its reader.
@@ -24,12 +26,13 @@ extension SQLiteTransaction {
     }
 
     func notificationSession(_ id: Int64) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT session FROM notifications WHERE id = ?", arguments: [id])
+        try String.fetchOne(try db.cachedStatement(sql: "SELECT session FROM notifications WHERE id = ?"), arguments: [id])
     }
 
     func pendingNotificationCount(session: String) throws -> Int {
         try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM notifications WHERE session = ? AND acked_at IS NULL", arguments: [session]) ?? 0
+            try db.cachedStatement(sql: "SELECT COUNT(*) FROM notifications WHERE session = ? AND acked_at IS NULL"),
+            arguments: [session]) ?? 0
     }
 
     func insertNotification(_ notification: NotificationView) throws -> Int64? {
@@ -48,16 +51,18 @@ extension SQLiteTransaction {
     }
 
     func dropOldestNotifications(session: String, count: Int) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 DELETE FROM notifications WHERE id IN (
                     SELECT id FROM notifications WHERE session = ? AND acked_at IS NULL ORDER BY id LIMIT ?)
-                """, arguments: [session, count])
-        try db.execute(
+                """
+        ).execute(arguments: [session, count])
+        try db.cachedStatement(
             sql: """
                 INSERT INTO sessions (name, dropped) VALUES (?, ?)
                 ON CONFLICT (name) DO UPDATE SET dropped = dropped + excluded.dropped
-                """, arguments: [session, count])
+                """
+        ).execute(arguments: [session, count])
     }
 
     func ackNotification(_ id: Int64, now: Date) throws {
@@ -96,7 +101,8 @@ extension SQLiteTransaction {
         var due: [DeliveryView] = []
         var damaged: [(id: Int64, reason: String)] = []
         for row in try Row.fetchAll(
-            db, sql: "SELECT * FROM deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+            try db.cachedStatement(
+                sql: "SELECT * FROM deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?"),
             arguments: [now.timeIntervalSince1970, limit])
         {
             do {
@@ -109,7 +115,7 @@ extension SQLiteTransaction {
     }
 
     func nextDeliveryAt() throws -> Date? {
-        try Double.fetchOne(db, sql: "SELECT MIN(next_at) FROM deliveries WHERE status = 'pending'")
+        try Double.fetchOne(try db.cachedStatement(sql: "SELECT MIN(next_at) FROM deliveries WHERE status = 'pending'"))
             .map(Date.init(timeIntervalSince1970:))
     }
 
@@ -117,11 +123,13 @@ extension SQLiteTransaction {
         // Rows that do not decode are left out of the listing (and failed when due).
         if let job {
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM deliveries WHERE job_id = ? ORDER BY id LIMIT ?", arguments: [job, limit]
+                try db.cachedStatement(sql: "SELECT * FROM deliveries WHERE job_id = ? ORDER BY id LIMIT ?"),
+                arguments: [job, limit]
             ).compactMap { try? SQLiteRows.delivery($0) }
         }
         return try Row.fetchAll(
-            db, sql: "SELECT * FROM (SELECT * FROM deliveries ORDER BY id DESC LIMIT ?) ORDER BY id", arguments: [limit]
+            try db.cachedStatement(sql: "SELECT * FROM (SELECT * FROM deliveries ORDER BY id DESC LIMIT ?) ORDER BY id"),
+            arguments: [limit]
         ).compactMap { try? SQLiteRows.delivery($0) }
     }
 }

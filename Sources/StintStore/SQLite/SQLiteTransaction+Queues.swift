@@ -4,16 +4,18 @@ import StintCore
 
 extension SQLiteTransaction {
     func queues() throws -> [QueueRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM queues ORDER BY name").map(SQLiteRows.queue)
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM queues ORDER BY name")).map(SQLiteRows.queue)
     }
 
     func queue(_ name: String) throws -> QueueRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM queues WHERE name = ?", arguments: [name]).map(SQLiteRows.queue)
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM queues WHERE name = ?"), arguments: [name]).map(
+            SQLiteRows.queue)
     }
 
     func ensureQueue(_ name: String, now: Date) throws {
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO queues (name, created_at) VALUES (?, ?)", arguments: [name, now.timeIntervalSince1970])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO queues (name, created_at) VALUES (?, ?)").execute(arguments: [
+            name, now.timeIntervalSince1970,
+        ])
     }
 
     func saveQueueSettings(_ name: String, _ settings: QueueSettings, resetPreflight: Bool) throws {
@@ -28,11 +30,12 @@ extension SQLiteTransaction {
                 settings.preflight, settings.preflightTTL, settings.notify, settings.onEnd, name,
             ])
         if resetPreflight {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE queues SET preflight_passed = NULL, preflight_checked_at = NULL, preflight_reason = NULL
                     WHERE name = ?
-                    """, arguments: [name])
+                    """
+            ).execute(arguments: [name])
         }
     }
 

@@ -17,15 +17,18 @@ final class SQLiteTransaction: StoreTransaction {
     // MARK: Jobs
 
     func job(_ id: Int64, attempts: Bool) throws -> StoredJob? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else { return nil }
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [id]) else {
+            return nil
+        }
         guard attempts else { return try SQLiteRows.storedJob(row, attempts: []) }
         let attemptRows = try Row.fetchAll(
-            db, sql: "SELECT * FROM attempts WHERE job_id = ? ORDER BY number", arguments: [id])
+            try db.cachedStatement(sql: "SELECT * FROM attempts WHERE job_id = ? ORDER BY number"), arguments: [id])
         return try SQLiteRows.storedJob(row, attemptRows: attemptRows)
     }
 
     func state(of id: Int64) throws -> JobState? {
-        try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [id]).flatMap(JobState.init(rawValue:))
+        try String.fetchOne(try db.cachedStatement(sql: "SELECT state FROM jobs WHERE id = ?"), arguments: [id]).flatMap(
+            JobState.init(rawValue:))
     }
 
     func jobs(_ filter: JobFilter) throws -> [StoredJob] {
@@ -71,7 +74,7 @@ final class SQLiteTransaction: StoreTransaction {
     func stateCounts(session: String?) throws -> [JobState: Int] {
         var result: [JobState: Int] = [:]
         for row in try Row.fetchAll(
-            db, sql: "SELECT state, COUNT(*) AS n FROM jobs WHERE ? IS NULL OR session = ? GROUP BY state",
+            try db.cachedStatement(sql: "SELECT state, COUNT(*) AS n FROM jobs WHERE ? IS NULL OR session = ? GROUP BY state"),
             arguments: [session, session])
         {
             // A state that is not one (a damaged row) is not counted, rather than trapped on.
@@ -114,7 +117,7 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func dependents(of job: Int64) throws -> [Int64] {
-        try Int64.fetchAll(db, sql: "SELECT job_id FROM job_deps WHERE dep_id = ?", arguments: [job])
+        try Int64.fetchAll(try db.cachedStatement(sql: "SELECT job_id FROM job_deps WHERE dep_id = ?"), arguments: [job])
     }
 
     func insertJob(_ spec: JobSpec, _ admission: JobAdmission, now: Date) throws -> Int64 {
@@ -139,7 +142,9 @@ final class SQLiteTransaction: StoreTransaction {
         ])
         let id = db.lastInsertedRowID
         for dependency in admission.pending {
-            try db.execute(sql: "INSERT INTO job_deps (job_id, dep_id) VALUES (?, ?)", arguments: [id, dependency])
+            try db.cachedStatement(sql: "INSERT INTO job_deps (job_id, dep_id) VALUES (?, ?)").execute(arguments: [
+                id, dependency,
+            ])
         }
         return id
     }
@@ -167,15 +172,16 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func promoteDueJobs(now: Date) throws {
-        try db.execute(sql: ClaimSQL.promote, arguments: [now.timeIntervalSince1970])
+        try db.cachedStatement(sql: ClaimSQL.promote).execute(arguments: [now.timeIntervalSince1970])
     }
 
     func deleteJob(_ id: Int64) throws {
-        try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
-        try db.execute(sql: "DELETE FROM events WHERE job_id = ?", arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM jobs WHERE id = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM events WHERE job_id = ?").execute(arguments: [id])
         // Pending notifications and deliveries outlive the job: they are the outbox.
-        try db.execute(sql: "DELETE FROM notifications WHERE job_id = ? AND acked_at IS NOT NULL", arguments: [id])
-        try db.execute(sql: "DELETE FROM deliveries WHERE job_id = ? AND status != 'pending'", arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM notifications WHERE job_id = ? AND acked_at IS NOT NULL").execute(arguments: [id]
+        )
+        try db.cachedStatement(sql: "DELETE FROM deliveries WHERE job_id = ? AND status != 'pending'").execute(arguments: [id])
         try dropUnusedEnvironments()
     }
 
@@ -187,19 +193,23 @@ final class SQLiteTransaction: StoreTransaction {
                 DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND ended_at <= ?
                 RETURNING id
                 """, arguments: [stamp])
-        try db.execute(sql: "DELETE FROM events WHERE at <= ?", arguments: [stamp])
-        try db.execute(sql: "DELETE FROM notifications WHERE acked_at IS NOT NULL AND acked_at <= ?", arguments: [stamp])
-        try db.execute(sql: "DELETE FROM deliveries WHERE status != 'pending' AND updated_at <= ?", arguments: [stamp])
+        try db.cachedStatement(sql: "DELETE FROM events WHERE at <= ?").execute(arguments: [stamp])
+        try db.cachedStatement(sql: "DELETE FROM notifications WHERE acked_at IS NOT NULL AND acked_at <= ?").execute(arguments: [
+            stamp
+        ])
+        try db.cachedStatement(sql: "DELETE FROM deliveries WHERE status != 'pending' AND updated_at <= ?").execute(arguments: [
+            stamp
+        ])
         try dropUnusedEnvironments()
         return ids
     }
 
     func removeDependents(of job: Int64) throws {
-        try db.execute(sql: "DELETE FROM job_deps WHERE dep_id = ?", arguments: [job])
+        try db.cachedStatement(sql: "DELETE FROM job_deps WHERE dep_id = ?").execute(arguments: [job])
     }
 
     func removeDependencies(of job: Int64) throws {
-        try db.execute(sql: "DELETE FROM job_deps WHERE job_id = ?", arguments: [job])
+        try db.cachedStatement(sql: "DELETE FROM job_deps WHERE job_id = ?").execute(arguments: [job])
     }
 
     func setProgress(_ id: Int64, _ progress: ProgressRequest, now: Date) throws {
@@ -217,10 +227,12 @@ final class SQLiteTransaction: StoreTransaction {
     private func environmentID(_ json: String) throws -> Int64 {
         if let known = environmentIDs[json] { return known }
         let id: Int64
-        if let stored = try Int64.fetchOne(db, sql: "SELECT id FROM environments WHERE json = ?", arguments: [json]) {
+        if let stored = try Int64.fetchOne(
+            try db.cachedStatement(sql: "SELECT id FROM environments WHERE json = ?"), arguments: [json])
+        {
             id = stored
         } else {
-            try db.execute(sql: "INSERT INTO environments (json) VALUES (?)", arguments: [json])
+            try db.cachedStatement(sql: "INSERT INTO environments (json) VALUES (?)").execute(arguments: [json])
             id = db.lastInsertedRowID
         }
         environmentIDs[json] = id
@@ -228,7 +240,7 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     private func dropUnusedEnvironments() throws {
-        try db.execute(sql: "DELETE FROM environments WHERE id NOT IN (SELECT env_id FROM jobs)")
+        try db.cachedStatement(sql: "DELETE FROM environments WHERE id NOT IN (SELECT env_id FROM jobs)").execute()
         environmentIDs = [:]
     }
 
@@ -236,7 +248,8 @@ final class SQLiteTransaction: StoreTransaction {
 
     func attemptIsOpen(job: Int64, number: Int) throws -> Bool? {
         try Bool.fetchOne(
-            db, sql: "SELECT ended_at IS NULL FROM attempts WHERE job_id = ? AND number = ?", arguments: [job, number])
+            try db.cachedStatement(sql: "SELECT ended_at IS NULL FROM attempts WHERE job_id = ? AND number = ?"),
+            arguments: [job, number])
     }
 
     func openAttempts() throws -> [ClaimedJob] {
@@ -289,23 +302,25 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func abandonAttempt(job: Int64, number: Int, message: String, now: Date) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE attempts SET ended_at = ?, reason = 'lost', message = ?
                 WHERE job_id = ? AND number = ? AND ended_at IS NULL
-                """, arguments: [now.timeIntervalSince1970, message, job, number])
+                """
+        ).execute(arguments: [now.timeIntervalSince1970, message, job, number])
     }
 
     func deleteAttempt(job: Int64, number: Int) throws {
-        try db.execute(sql: "DELETE FROM attempts WHERE job_id = ? AND number = ?", arguments: [job, number])
+        try db.cachedStatement(sql: "DELETE FROM attempts WHERE job_id = ? AND number = ?").execute(arguments: [job, number])
     }
 
     func markStalled(job: Int64, number: Int, at: Date, line: String) throws -> Bool {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE attempts SET stalled_at = ?, stall_line = ?
                 WHERE job_id = ? AND number = ? AND stalled_at IS NULL AND ended_at IS NULL
-                """, arguments: [at.timeIntervalSince1970, line, job, number])
+                """
+        ).execute(arguments: [at.timeIntervalSince1970, line, job, number])
         return db.changesCount > 0
     }
 
@@ -313,7 +328,7 @@ final class SQLiteTransaction: StoreTransaction {
 
     func runningCounts() throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        for row in try Row.fetchAll(db, sql: ClaimSQL.runningByQueue) {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: ClaimSQL.runningByQueue)) {
             guard let queue = try? row.decode(String.self, forColumn: "queue") else { continue }
             counts[queue] = try row.decode(forColumn: "n")
         }
@@ -321,7 +336,7 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func readyJobs(queue: String, limit: Int) throws -> [StoredJob] {
-        try Row.fetchAll(db, sql: ClaimSQL.candidates, arguments: [queue, limit]).map { row in
+        try Row.fetchAll(try db.cachedStatement(sql: ClaimSQL.candidates), arguments: [queue, limit]).map { row in
             var job = try SQLiteRows.storedJob(row, attempts: [])
             let (env, envDamage) = SQLiteRows.environment(try row.decode(forColumn: "env_json"))
             job.spec.env = env
@@ -331,11 +346,11 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func hasReadyJobs(queue: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: ClaimSQL.hasReady, arguments: [queue]) ?? false
+        try Bool.fetchOne(try db.cachedStatement(sql: ClaimSQL.hasReady), arguments: [queue]) ?? false
     }
 
     func nextRunAt() throws -> Date? {
-        try Double.fetchOne(db, sql: ClaimSQL.nextWake).map(Date.init(timeIntervalSince1970:))
+        try Double.fetchOne(try db.cachedStatement(sql: ClaimSQL.nextWake)).map(Date.init(timeIntervalSince1970:))
     }
 
     /// The `WHERE` clause that `filter` (its limit aside) makes over `jobs j`, with its
