@@ -62,6 +62,12 @@ struct StintDaemonCommand: AsyncParsableCommand {
             valueName: "NAME"))
     var node: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Append a time stamp for each step of each attempt (claimed, spawned, exited, recorded, answered) to this file, for measuring the daemon's hand-offs.",
+            valueName: "PATH"))
+    var traceHandOffs: String?
+
     /// `parallel`, or the number of cores; set by `validate()`.
     private var parallelJobs = 1
     /// `idleTimeout` in seconds, set by `validate()`.
@@ -143,6 +149,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "stint.daemon")
         do {
+
             guard let shim = ShimLauncher.locateShim(environment: environment) else {
                 throw StintError(
                     .unavailable, "cannot find stint-shim beside the daemon or on PATH",
@@ -153,7 +160,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
                     paths: StintPaths(environment: environment), parallel: parallelJobs, shimPath: shim,
                     retention: retentionSeconds, delivery: deliveryPolicy, shutdownBudget: shutdownBudgetSeconds,
                     listen: listenAddress, idleTimeout: idleTimeoutSeconds,
-                    node: node ?? ProcessInfo.processInfo.hostName),
+                    node: node ?? ProcessInfo.processInfo.hostName, traceHandOffs: traceHandOffs),
                 store: { paths in
                     try (storeURL ?? .sqlite(path: paths.database)).open(notificationCap: notificationCap)
                 },

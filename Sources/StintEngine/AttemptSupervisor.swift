@@ -44,7 +44,9 @@ actor AttemptSupervisor {
     /// Starts a claimed attempt; one that cannot start is recorded as a launch error.
     func launch(_ job: ClaimedJob) async {
         do {
-            track(job, pid: try context.processes.launch(job))
+            let pid = try context.processes.launch(job)
+            context.mark(.spawned, job: job.id, attempt: job.attempt)
+            track(job, pid: pid)
         } catch {
             context.logger.error("cannot start shim", metadata: ["job": "\(job.id)", "error": "\(error)"])
             let outcome = AttemptOutcome(
@@ -58,7 +60,9 @@ actor AttemptSupervisor {
     func track(_ job: ClaimedJob, pid: Int32) {
         let id = AttemptID(job: job.id, attempt: job.attempt)
         running[job.id] = Running(id: id, pid: pid, spec: job.spec)
+        let context = context
         context.processes.watch(id, pid: pid) { [weak self] status in
+            context.mark(.exited, job: id.job, attempt: id.attempt)
             guard let self else { return }
             // Unstructured on purpose: the watcher's thread must not wait for the store.
             // Nobody awaits it: `exited` records the outcome itself.

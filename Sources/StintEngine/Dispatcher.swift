@@ -61,7 +61,10 @@ actor Dispatcher {
                     metadata: ["job": "\(failed.job.id)", "reason": "\(failed.job.endReason ?? "")"])
                 await settlement.settled(failed)
             }
-            for job in result.claimed { await attempts.launch(job) }
+            for job in result.claimed {
+                context.mark(.claimed, job: job.id, attempt: job.attempt)
+                await attempts.launch(job)
+            }
             for (queue, command) in result.preflightsDue { preflights.request(queue: queue, command: command) }
             if let next = result.nextWake { await wakeUps.request(next) }
             if free > 0, result.claimed.count == free { again = true }

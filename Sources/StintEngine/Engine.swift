@@ -31,14 +31,17 @@ public final class Engine: Sendable {
         public var preflight: PreflightService.Options
         /// Who this engine claims as. Default: the host name as the node, and a new instance id.
         public var worker: WorkerIdentity
+        /// Where each attempt's steps are stamped (``HandOffTrace``). Default: `nil`, nowhere.
+        public var trace: HandOffTrace?
 
         /// Creates a configuration.
         public init(
             parallel: Int = ProcessInfo.processInfo.activeProcessorCount, stalls: StallWatchdog.Options = .init(),
             retention: RetentionService.Options = .init(), preflight: PreflightService.Options = .init(),
-            worker: WorkerIdentity = WorkerIdentity(node: ProcessInfo.processInfo.hostName)
+            worker: WorkerIdentity = WorkerIdentity(node: ProcessInfo.processInfo.hostName), trace: HandOffTrace? = nil
         ) {
             self.worker = worker
+            self.trace = trace
             self.parallel = max(1, parallel)
             self.stalls = stalls
             self.retention = retention
@@ -72,7 +75,8 @@ public final class Engine: Sendable {
         clock: any StintClock = SystemClock(), logger: Logger
     ) {
         let context = EngineContext(
-            store: store, worker: configuration.worker, processes: processes, clock: clock, paths: paths, logger: logger)
+            store: store, worker: configuration.worker, processes: processes, clock: clock, paths: paths, logger: logger,
+            trace: configuration.trace)
         self.store = store
         self.clock = clock
         self.paths = paths

@@ -16,4 +16,11 @@ struct EngineContext: Sendable {
     let paths: StintPaths
     /// Where the engine's decisions are logged.
     let logger: Logger
+    /// Where each attempt's steps are stamped, when the daemon was asked to.
+    var trace: HandOffTrace? = nil
+
+    /// Stamps `step` of `job`'s attempt `attempt` in the trace, if there is one.
+    func mark(_ step: HandOffTrace.Step, job: Int64, attempt: Int) {
+        trace?.mark(step, job: job, attempt: attempt)
+    }
 }

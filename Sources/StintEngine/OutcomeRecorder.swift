@@ -74,7 +74,10 @@ actor OutcomeRecorder {
             shimPid: pid, outputTail: OutputLines.split(log.tail(lines: NotificationView.tailLines)),
             logPath: FileManager.default.fileExists(atPath: log.path) ? log.path : nil)
         do {
-            await finished(try await context.store.finish(ending), queue: job.queue)
+            let result = try await context.store.finish(ending)
+            context.mark(.recorded, job: job.id, attempt: job.attempt)
+            await finished(result, queue: job.queue)
+            context.mark(.answered, job: job.id, attempt: job.attempt)
         } catch let error as StintError where error.code == .unavailable {
             context.logger.error(
                 "cannot record outcome yet; trying again until the store takes it",

@@ -42,14 +42,19 @@ public enum Daemon {
         public var idleTimeout: Double
         /// The node this daemon claims as (``WorkerIdentity/node``). Default: the host name.
         public var node: String
+        /// The file each attempt's steps are stamped in (StintEngine's `HandOffTrace`).
+        /// Default: `nil`, none.
+        public var traceHandOffs: String?
         /// Creates options.
         public init(
             paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
             delivery: DeliveryPolicy = DeliveryPolicy(),
             shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget, listen: HostPort? = nil,
-            idleTimeout: Double = Daemon.defaultIdleTimeout, node: String = ProcessInfo.processInfo.hostName
+            idleTimeout: Double = Daemon.defaultIdleTimeout, node: String = ProcessInfo.processInfo.hostName,
+            traceHandOffs: String? = nil
         ) {
             self.node = node
+            self.traceHandOffs = traceHandOffs
             self.idleTimeout = idleTimeout
             self.paths = paths
             self.parallel = parallel
@@ -85,11 +90,18 @@ public enum Daemon {
         let lock = try DaemonLock(path: paths.daemonLock)
         let store = try openStore(paths)
         let processes = ShimSupervisor(paths: paths, configuration: .init(shimPath: options.shimPath, jobUmask: jobUmask))
+        var trace: HandOffTrace?
+        if let path = options.traceHandOffs {
+            guard let opened = HandOffTrace(path: path) else {
+                throw StintError(.usage, "--trace-hand-offs: cannot open \(path): \(String(cString: strerror(errno)))")
+            }
+            trace = opened
+        }
         let engine = Engine(
             store: store, paths: paths, processes: processes,
             configuration: .init(
                 parallel: options.parallel, retention: .init(retention: options.retention),
-                worker: WorkerIdentity(node: options.node)),
+                worker: WorkerIdentity(node: options.node), trace: trace),
             logger: logger)
         try await engine.start()
 
