@@ -23,13 +23,11 @@ actor AttemptSupervisor {
 
     private let context: EngineContext
     private let recorder: OutcomeRecorder
-    private let dispatch: Doorbell
     private var running: [Int64: Running] = [:]
 
-    init(context: EngineContext, recorder: OutcomeRecorder, dispatch: Doorbell) {
+    init(context: EngineContext, recorder: OutcomeRecorder) {
         self.context = context
         self.recorder = recorder
-        self.dispatch = dispatch
     }
 
     /// How many attempts run now.
@@ -51,7 +49,7 @@ actor AttemptSupervisor {
             context.logger.error("cannot start shim", metadata: ["job": "\(job.id)", "error": "\(error)"])
             let outcome = AttemptOutcome(
                 reason: .launch_error, endedAt: context.clock.now(), message: "cannot start stint-shim: \(error)")
-            await recorder.record(job, outcome: outcome, pid: nil)
+            await recorder.record(job, outcome: outcome, pid: nil, claimNext: false)
         }
     }
 
@@ -76,7 +74,7 @@ actor AttemptSupervisor {
         let job = ClaimedJob(
             id: id.job, attempt: id.attempt, queue: entry.spec.queueName, spec: entry.spec, shimPid: entry.pid,
             startedAt: context.clock.now())
+        // The ending claims the next job in its own transaction, or asks the dispatcher to.
         await recorder.conclude(job, pid: entry.pid, status: status)
-        await dispatch.ring()
     }
 }

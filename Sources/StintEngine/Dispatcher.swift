@@ -39,35 +39,65 @@ actor Dispatcher {
         }
         dispatching = true
         defer { dispatching = false }
-        let logger = context.logger
         repeat {
             again = false
-            let free = max(0, parallel - (await attempts.count))
+            let free = await reserveSlots()
             let result: ClaimResult
             do {
                 result = try await context.store.claim(limit: free, worker: context.worker, now: context.clock.now())
             } catch {
-                logger.error("claim failed", metadata: ["error": "\(error)"])
+                reserved -= free
+                context.logger.error("claim failed", metadata: ["error": "\(error)"])
                 break
             }
-            for (queue, transition) in result.transitions {
-                logger.notice(
-                    "breaker \(transition.from.rawValue) → \(transition.to.rawValue)",
-                    metadata: ["queue": "\(queue)", "reason": "\(transition.reason)"])
-            }
-            for failed in result.failed {
-                logger.error(
-                    "failed a job whose stored row cannot be read",
-                    metadata: ["job": "\(failed.job.id)", "reason": "\(failed.job.endReason ?? "")"])
-                await settlement.settled(failed)
-            }
-            for job in result.claimed {
-                context.mark(.claimed, job: job.id, attempt: job.attempt)
-                await attempts.launch(job)
-            }
-            for (queue, command) in result.preflightsDue { preflights.request(queue: queue, command: command) }
-            if let next = result.nextWake { await wakeUps.request(next) }
+            await start(result)
+            reserved -= free
             if free > 0, result.claimed.count == free { again = true }
         } while again
+    }
+
+    /// Slots reserved by claims under way (this dispatcher's, or one inside an add's or an
+    /// ending's transaction), not yet counted among the running attempts.
+    private var reserved = 0
+
+    /// Reserves every slot free now for a claim about to be made; the caller hands them
+    /// back with ``claimed(_:reserved:)`` (or, here, after its own claim).
+    func reserveSlots() async -> Int {
+        let running = await attempts.count
+        let free = max(0, parallel - running - reserved)
+        reserved += free
+        return free
+    }
+
+    /// Starts what a claim made inside another write's transaction claimed with `count`
+    /// reserved slots (`nil`: that write failed), and hands the slots back.
+    func claimed(_ result: ClaimResult?, reserved count: Int) async {
+        if let result { await start(result) }
+        reserved -= count
+        // All the slots were used: more may be claimable once others free up, which their
+        // endings will claim; none was reserved: a claim under way may have missed this write.
+        if count == 0 || result == nil { await dispatch() }
+    }
+
+    /// Launches what a claim claimed, and acts on what else it found.
+    private func start(_ result: ClaimResult) async {
+        let logger = context.logger
+        for (queue, transition) in result.transitions {
+            logger.notice(
+                "breaker \(transition.from.rawValue) → \(transition.to.rawValue)",
+                metadata: ["queue": "\(queue)", "reason": "\(transition.reason)"])
+        }
+        for failed in result.failed {
+            logger.error(
+                "failed a job whose stored row cannot be read",
+                metadata: ["job": "\(failed.job.id)", "reason": "\(failed.job.endReason ?? "")"])
+            await settlement.settled(failed)
+        }
+        for job in result.claimed {
+            context.mark(.claimed, job: job.id, attempt: job.attempt)
+            await attempts.launch(job)
+        }
+        for (queue, command) in result.preflightsDue { preflights.request(queue: queue, command: command) }
+        if let next = result.nextWake { await wakeUps.request(next) }
     }
 }

@@ -83,8 +83,9 @@ public final class Engine: Sendable {
         self.configuration = configuration
         let settlement = Settlement(
             waiters: JobWaiters(clock: clock), hub: NotificationHub(), deliveries: Doorbell(), dispatch: Doorbell())
-        let recorder = OutcomeRecorder(context: context, settlement: settlement)
-        let attempts = AttemptSupervisor(context: context, recorder: recorder, dispatch: settlement.dispatch)
+        let slots = SlotLine()
+        let recorder = OutcomeRecorder(context: context, settlement: settlement, slots: slots)
+        let attempts = AttemptSupervisor(context: context, recorder: recorder)
         let schedule = WakeSchedule(clock: clock)
         let requests = PreflightRequests()
         let dispatcher = Dispatcher(
@@ -92,6 +93,9 @@ public final class Engine: Sendable {
             wakeUps: schedule, preflights: requests)
         // Weakly: the dispatcher holds what rings this doorbell.
         settlement.dispatch.connect { [weak dispatcher] in await dispatcher?.dispatch() }
+        slots.connect(
+            reserve: { [weak dispatcher] in await dispatcher?.reserveSlots() ?? 0 },
+            claimed: { [weak dispatcher] result, count in await dispatcher?.claimed(result, reserved: count) })
         let queries = JobQueries(context: context, attempts: attempts)
         self.settlement = settlement
         self.dispatcher = dispatcher

@@ -44,18 +44,30 @@ struct JobCommands: Sendable {
                 throw StintError(error.code, "job \(index + 1) of \(specs.count): \(error.message)", hint: error.hint)
             }
         }
-        let inserted = try await context.store.insert(specs, now: context.clock.now())
+        // The slots free now are claimed in the insert's own transaction: a job added while
+        // one is free starts with one commit.
+        let dispatcher = dispatcher
+        let slots = await dispatcher.reserveSlots()
+        let now = context.clock.now()
+        let inserted: [InsertedJob]
+        let claim: ClaimResult?
+        do {
+            (inserted, claim) = try await context.store.insert(
+                specs, now: now, thenClaim: slots > 0 ? ClaimRequest(limit: slots, worker: context.worker, now: now) : nil)
+        } catch {
+            Task { await dispatcher.claimed(nil, reserved: slots) }
+            throw error
+        }
         // A job whose dependency had already failed ended at once, notified in the insert.
         let endedAtOnce = zip(specs, inserted).filter { !$0.1.duplicate && $0.1.state == .cancelled }
         if !endedAtOnce.isEmpty {
             await settlement.hub.wake(sessions: Set(endedAtOnce.map { $0.0.session }))
             await settlement.deliveries.ring()
         }
-        // The caller gets its ids as soon as they are durable; claiming and spawning
-        // happen right after, without holding up the answer. Nobody awaits this task:
-        // `dispatch` records its own failures.
-        let dispatcher = dispatcher
-        Task { await dispatcher.dispatch() }
+        // The caller gets its ids as soon as they are durable; spawning happens right after,
+        // without holding up the answer. Nobody awaits this task: launches record their
+        // own failures.
+        Task { await dispatcher.claimed(claim, reserved: slots) }
         return AddResponse(
             ids: inserted.map(\.id), duplicates: inserted.filter(\.duplicate).map(\.id), states: inserted.map(\.state))
     }

@@ -14,12 +14,15 @@ import StintStore
 actor OutcomeRecorder {
     private let context: EngineContext
     private let settlement: Settlement
+    /// The dispatcher's slots: an ending claims the next job in its own transaction.
+    private let slots: SlotLine
     /// Outcomes the store could not take yet, by job, each retried by its own task.
     private var pending: [Int64: Task<Void, Never>] = [:]
 
-    init(context: EngineContext, settlement: Settlement) {
+    init(context: EngineContext, settlement: Settlement, slots: SlotLine) {
         self.context = context
         self.settlement = settlement
+        self.slots = slots
     }
 
     /// Records the outcome of an attempt whose process is gone: its exit record, or `lost`
@@ -51,8 +54,12 @@ actor OutcomeRecorder {
     }
 
     /// Classifies the attempt's outcome (transient or permanent), decides on a retry,
-    /// and stores it all in one transaction with the breaker and the dependents.
-    func record(_ job: ClaimedJob, outcome: AttemptOutcome, pid: Int32?, retry: Bool = true) async {
+    /// and stores it all in one transaction with the breaker and the dependents, and with
+    /// the claim of the slots free now unless `claimNext` is false (an attempt that never
+    /// launched: the dispatcher, which is launching it, claims again itself).
+    func record(
+        _ job: ClaimedJob, outcome: AttemptOutcome, pid: Int32?, retry: Bool = true, claimNext: Bool = true
+    ) async {
         let policy = job.spec.retryPolicy
         let now = context.clock.now()
         let log = context.processes.log(
@@ -73,17 +80,23 @@ actor OutcomeRecorder {
             jobID: job.id, attempt: job.attempt, outcome: outcome, verdict: verdict, retryAt: retryAt,
             shimPid: pid, outputTail: OutputLines.split(log.tail(lines: NotificationView.tailLines)),
             logPath: FileManager.default.fileExists(atPath: log.path) ? log.path : nil)
+        // The slots free now (this attempt's among them) are claimed in the ending's transaction.
+        let free = claimNext ? await slots.reserve() : 0
+        let claim = free > 0 ? ClaimRequest(limit: free, worker: context.worker, now: now) : nil
         do {
-            let result = try await context.store.finish(ending)
+            let (result, claimed) = try await context.store.finish(ending, thenClaim: claim)
             context.mark(.recorded, job: job.id, attempt: job.attempt)
             await finished(result, queue: job.queue)
             context.mark(.answered, job: job.id, attempt: job.attempt)
+            await slots.claimed(claimed, reserved: free)
         } catch let error as StintError where error.code == .unavailable {
+            await slots.claimed(nil, reserved: free)
             context.logger.error(
                 "cannot record outcome yet; trying again until the store takes it",
                 metadata: ["job": "\(job.id)", "error": "\(error)"])
             retryLater(ending, queue: job.queue)
         } catch {
+            await slots.claimed(nil, reserved: free)
             context.logger.error("cannot record outcome", metadata: ["job": "\(job.id)", "error": "\(error)"])
             await failUnprocessable(
                 job.id, attempt: job.attempt,

@@ -14,7 +14,7 @@ public protocol BatchStore: Sendable {
     /// which takes no lock).
     func acquireBatch(
         _ request: BatchAcquireRequest, session: String?, token: String, now: Date,
-        isAlive: @Sendable (BatchHolder, Date?) -> Bool
+        isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool
     ) async throws -> BatchView
 
     /// Records a batch's checkpoint (and heartbeat); releases the lock or deletes the row as
@@ -26,11 +26,11 @@ public protocol BatchStore: Sendable {
     func heartbeatBatch(_ id: Int64, token: String, now: Date) async throws
 
     /// Every batch checkpoint (of `session` only, when given), by id.
-    func batches(session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView]
+    func batches(session: String?, isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView]
 
     /// Deletes batch checkpoints; a batch with a live holder throws `E_CONFLICT`, an
     /// unknown (or other session's) id `E_NOT_FOUND`, and nothing is deleted then.
     func forgetBatches(
-        _ ids: [Int64], session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool
+        _ ids: [Int64], session: String?, isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool
     ) async throws -> [BatchView]
 }

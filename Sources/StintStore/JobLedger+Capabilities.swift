@@ -25,7 +25,7 @@ extension JobLedger {
     /// See ``BatchStore/acquireBatch(_:session:token:now:isAlive:)``.
     public func acquireBatch(
         _ request: BatchAcquireRequest, session: String?, token: String, now: Date,
-        isAlive: @Sendable (BatchHolder, Date?) -> Bool
+        isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool
     ) async throws -> BatchView {
         try await batchStore.acquireBatch(request, session: session, token: token, now: now, isAlive: isAlive)
     }
@@ -41,13 +41,13 @@ extension JobLedger {
     }
 
     /// See ``BatchStore/batches(session:isAlive:)``.
-    public func batches(session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView] {
+    public func batches(session: String?, isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView] {
         try await batchStore.batches(session: session, isAlive: isAlive)
     }
 
     /// See ``BatchStore/forgetBatches(_:session:isAlive:)``.
     public func forgetBatches(
-        _ ids: [Int64], session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool
+        _ ids: [Int64], session: String?, isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool
     ) async throws -> [BatchView] {
         try await batchStore.forgetBatches(ids, session: session, isAlive: isAlive)
     }

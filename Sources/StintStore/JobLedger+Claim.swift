@@ -8,47 +8,53 @@ extension JobLedger {
     /// full is failed (``ClaimResult/failed``) instead of started.
     public func claim(limit: Int, worker: WorkerIdentity, now: Date) async throws -> ClaimResult {
         let cap = notificationCap
-        return try await store.write { tx in
-            var result = ClaimResult()
-            try tx.promoteDueJobs(now: now)
-            result.nextWake = try tx.nextRunAt()
-            guard limit > 0 else { return result }
-            let plan = ClaimPlanner.plan(queues: try tx.queues(), running: try tx.runningCounts(), limit: limit, now: now)
-            for (queue, breaker, transition) in plan.transitions {
-                try tx.saveBreaker(queue, breaker)
-                try tx.appendEvent(
-                    EventRecord(
-                        job: nil, queue: queue, kind: "breaker_\(transition.to.rawValue)", message: transition.reason, at: now))
-                result.transitions.append((queue, transition))
-            }
-            if let wake = plan.nextWake { result.nextWake = ClaimPlanner.earliest(result.nextWake, wake) }
-            for hold in plan.holds {
-                ClaimPlanner.apply(hold, hasReadyJobs: try tx.hasReadyJobs(queue: hold.queue), to: &result)
-            }
-            var candidates: [StoredJob] = []
-            for admission in plan.admissions {
-                candidates += try tx.readyJobs(queue: admission.queue, limit: admission.allowance)
-            }
-            let selection = ClaimPlanner.select(candidates, plan: plan, limit: limit)
-            for job in selection.unreadable {
-                // It can never run as it was added: fail it, once, and claim the next one.
-                var failed = FinishResult(job: job)
-                try Self.failUnprocessable(
-                    job.id, attempt: nil, reason: job.damage ?? "job \(job.id) cannot start", now: now, cap: cap, tx,
-                    into: &failed)
-                result.failed.append(failed)
-            }
-            for (job, number) in selection.starts {
-                try tx.updateJob(job.id, JobChange(state: .running, ready: false, endedAt: .some(nil), attemptCount: number))
-                try tx.startAttempt(job: job.id, number: number, worker: worker, now: now)
-                result.claimed.append(
-                    ClaimedJob(
-                        id: job.id, attempt: number, queue: job.queue, spec: job.spec, shimPid: nil, startedAt: now,
-                        node: worker.node))
-            }
-            for (queue, breaker) in selection.probes { try tx.saveBreaker(queue, breaker) }
-            return result
+        return try await store.write { tx in try Self.claim(limit: limit, worker: worker, now: now, cap: cap, tx) }
+    }
+
+    /// The claim of ``claim(limit:worker:now:)`` inside another write's transaction (an
+    /// insert's, an ending's), so that the job it makes runnable starts without a second commit.
+    static func claim(
+        limit: Int, worker: WorkerIdentity, now: Date, cap: Int, _ tx: any StoreTransaction
+    ) throws -> ClaimResult {
+        var result = ClaimResult()
+        try tx.promoteDueJobs(now: now)
+        result.nextWake = try tx.nextRunAt()
+        guard limit > 0 else { return result }
+        let plan = ClaimPlanner.plan(queues: try tx.queues(), running: try tx.runningCounts(), limit: limit, now: now)
+        for (queue, breaker, transition) in plan.transitions {
+            try tx.saveBreaker(queue, breaker)
+            try tx.appendEvent(
+                EventRecord(
+                    job: nil, queue: queue, kind: "breaker_\(transition.to.rawValue)", message: transition.reason, at: now))
+            result.transitions.append((queue, transition))
         }
+        if let wake = plan.nextWake { result.nextWake = ClaimPlanner.earliest(result.nextWake, wake) }
+        for hold in plan.holds {
+            ClaimPlanner.apply(hold, hasReadyJobs: try tx.hasReadyJobs(queue: hold.queue), to: &result)
+        }
+        var candidates: [StoredJob] = []
+        for admission in plan.admissions {
+            candidates += try tx.readyJobs(queue: admission.queue, limit: admission.allowance)
+        }
+        let selection = ClaimPlanner.select(candidates, plan: plan, limit: limit)
+        for job in selection.unreadable {
+            // It can never run as it was added: fail it, once, and claim the next one.
+            var failed = FinishResult(job: job)
+            try Self.failUnprocessable(
+                job.id, attempt: nil, reason: job.damage ?? "job \(job.id) cannot start", now: now, cap: cap, tx,
+                into: &failed)
+            result.failed.append(failed)
+        }
+        for (job, number) in selection.starts {
+            try tx.updateJob(job.id, JobChange(state: .running, ready: false, endedAt: .some(nil), attemptCount: number))
+            try tx.startAttempt(job: job.id, number: number, worker: worker, now: now)
+            result.claimed.append(
+                ClaimedJob(
+                    id: job.id, attempt: number, queue: job.queue, spec: job.spec, shimPid: nil, startedAt: now,
+                    node: worker.node))
+        }
+        for (queue, breaker) in selection.probes { try tx.saveBreaker(queue, breaker) }
+        return result
     }
 
     /// Every attempt still open that `node` claimed (and those stored before attempts

@@ -8,46 +8,60 @@ extension JobLedger {
     /// job's dependents and the outbox, in the same transaction. Ending an attempt that
     /// has already ended changes nothing.
     public func finish(_ ending: AttemptEnding) async throws -> FinishResult {
+        try await finish(ending, thenClaim: nil).finish
+    }
+
+    /// ``finish(_:)``, then, in the same transaction, the claim `claim` asks for (see
+    /// ``claim(limit:worker:now:)``): the slot an attempt frees is filled with one commit.
+    public func finish(
+        _ ending: AttemptEnding, thenClaim claim: ClaimRequest?
+    ) async throws -> (finish: FinishResult, claim: ClaimResult?) {
         let cap = notificationCap
         return try await store.write { tx in
-            let id = ending.jobID
-            guard let job = try tx.job(id, attempts: false) else { throw StintError.jobNotFound(id) }
-            guard let open = try tx.attemptIsOpen(job: id, number: ending.attempt) else {
-                throw StintError(.notFound, "job \(id) has no attempt \(ending.attempt)")
-            }
-            guard open else { return FinishResult(job: try Self.fetch(id, tx)) }
-            // A state that does not read makes this ending throw, and the engine fails the job with the reason.
-            guard let state = job.damage == nil ? job.state : try tx.state(of: id) else {
-                throw StintError(.internal, "job \(id)'s stored state does not decode")
-            }
-            let queue = try tx.queue(job.queue)
-            let decision = try AttemptSettlement.settle(
-                ending, state: state, stopRequested: job.stopRequested, queue: queue, queueName: job.queue)
-            try tx.endAttempt(ending, retryAt: decision.retryAt)
-            let endedAt = ending.outcome.endedAt
-            if let retryAt = decision.retryAt {
-                try tx.updateJob(id, JobChange(state: .queued, ready: false, endedAt: .some(nil), runAt: retryAt))
-            } else {
-                try tx.updateJob(id, JobChange(state: decision.next, endedAt: .some(endedAt)))
-            }
-            if let breaker = decision.breaker { try tx.saveBreaker(job.queue, breaker) }
-            for event in decision.events { try tx.appendEvent(event) }
-            var result = FinishResult(job: try Self.fetch(id, tx))
-            result.transition = decision.transition
-            if result.job.state.isTerminal {
-                try Self.tellEnded(
-                    attempt: ending.attempt, tail: ending.outputTail, log: ending.logPath, now: endedAt, cap: cap, tx,
-                    queue: queue, into: &result)
-            }
-            if let transition = decision.transition, transition.to == .open {
-                let notification = NotificationComposer.breakerOpened(
-                    result.job, attempt: ending.attempt, reason: transition.reason, tail: ending.outputTail,
-                    log: ending.logPath, now: endedAt)
-                try Self.tell(notification, about: result.job, queue: queue, cap: cap, tx, into: &result)
-            }
-            try Self.settleDependents(of: id, state: result.job.state, now: endedAt, cap: cap, tx, into: &result)
-            return result
+            let finished = try Self.finish(ending, cap: cap, tx)
+            let claimed = try claim.map { try Self.claim(limit: $0.limit, worker: $0.worker, now: $0.now, cap: cap, tx) }
+            return (finished, claimed)
         }
+    }
+
+    private static func finish(_ ending: AttemptEnding, cap: Int, _ tx: any StoreTransaction) throws -> FinishResult {
+        let id = ending.jobID
+        guard let job = try tx.job(id, attempts: false) else { throw StintError.jobNotFound(id) }
+        guard let open = try tx.attemptIsOpen(job: id, number: ending.attempt) else {
+            throw StintError(.notFound, "job \(id) has no attempt \(ending.attempt)")
+        }
+        guard open else { return FinishResult(job: try Self.fetch(id, tx)) }
+        // A state that does not read makes this ending throw, and the engine fails the job with the reason.
+        guard let state = job.damage == nil ? job.state : try tx.state(of: id) else {
+            throw StintError(.internal, "job \(id)'s stored state does not decode")
+        }
+        let queue = try tx.queue(job.queue)
+        let decision = try AttemptSettlement.settle(
+            ending, state: state, stopRequested: job.stopRequested, queue: queue, queueName: job.queue)
+        try tx.endAttempt(ending, retryAt: decision.retryAt)
+        let endedAt = ending.outcome.endedAt
+        if let retryAt = decision.retryAt {
+            try tx.updateJob(id, JobChange(state: .queued, ready: false, endedAt: .some(nil), runAt: retryAt))
+        } else {
+            try tx.updateJob(id, JobChange(state: decision.next, endedAt: .some(endedAt)))
+        }
+        if let breaker = decision.breaker { try tx.saveBreaker(job.queue, breaker) }
+        for event in decision.events { try tx.appendEvent(event) }
+        var result = FinishResult(job: try Self.fetch(id, tx))
+        result.transition = decision.transition
+        if result.job.state.isTerminal {
+            try Self.tellEnded(
+                attempt: ending.attempt, tail: ending.outputTail, log: ending.logPath, now: endedAt, cap: cap, tx,
+                queue: queue, into: &result)
+        }
+        if let transition = decision.transition, transition.to == .open {
+            let notification = NotificationComposer.breakerOpened(
+                result.job, attempt: ending.attempt, reason: transition.reason, tail: ending.outputTail,
+                log: ending.logPath, now: endedAt)
+            try Self.tell(notification, about: result.job, queue: queue, cap: cap, tx, into: &result)
+        }
+        try Self.settleDependents(of: id, state: result.job.state, now: endedAt, cap: cap, tx, into: &result)
+        return result
     }
 
     /// Applies `event` to a job that is not running: `release`, `cancel` (held or queued)
@@ -182,7 +196,8 @@ extension JobLedger {
                     try tx.removeDependencies(of: dependent)
                     var cancelled = FinishResult(job: try fetch(dependent, tx))
                     try tx.appendEvent(
-                        EventRecord(job: dependent, queue: cancelled.job.queue, kind: "dependency_failed", message: reason, at: now))
+                        EventRecord(
+                            job: dependent, queue: cancelled.job.queue, kind: "dependency_failed", message: reason, at: now))
                     try tellEnded(
                         attempt: cancelled.job.attemptCount + 1, tail: [], log: nil, now: now, cap: cap, tx,
                         into: &cancelled)

@@ -30,37 +30,51 @@ public final class JobLedger: Sendable {
     /// (`duplicate`) and adds nothing. Unknown `after` ids throw `E_NOT_FOUND` and add
     /// nothing; a failed or cancelled one cancels the new job at once.
     public func insert(_ specs: [JobSpec], now: Date) async throws -> [InsertedJob] {
+        try await insert(specs, now: now, thenClaim: nil).inserted
+    }
+
+    /// ``insert(_:now:)``, then, in the same transaction, the claim `claim` asks for (see
+    /// ``claim(limit:worker:now:)``): a job added while a slot is free starts with one commit.
+    public func insert(
+        _ specs: [JobSpec], now: Date, thenClaim claim: ClaimRequest?
+    ) async throws -> (inserted: [InsertedJob], claim: ClaimResult?) {
         let cap = notificationCap
         return try await store.write { tx in
-            var knownQueues: Set<String> = []
-            var result: [InsertedJob] = []
-            result.reserveCapacity(specs.count)
-            for spec in specs {
-                // Keys are per session: another session's live job with this key is
-                // neither found nor told of.
-                if let key = spec.unique, let existing = try tx.liveJob(session: spec.session, unique: key) {
-                    result.append(existing)
-                    continue
-                }
-                let queue = spec.queueName
-                if knownQueues.insert(queue).inserted { try tx.ensureQueue(queue, now: now) }
-                var dependencies: [(id: Int64, state: JobState?)] = []
-                for id in Set(spec.after ?? []) { dependencies.append((id, try tx.state(of: id))) }
-                let admission = try JobAdmission.admit(spec, dependencies: dependencies, now: now)
-                var stored = spec
-                // A job cancelled at once holds no key: the next add with it is a new job.
-                if admission.brokenBy != nil { stored.unique = nil }
-                let id = try tx.insertJob(stored, admission, now: now)
-                if let brokenBy = admission.brokenBy {
-                    try tx.appendEvent(
-                        EventRecord(job: id, queue: queue, kind: "dependency_failed", message: brokenBy, at: now))
-                    var told = FinishResult(job: try Self.fetch(id, tx))
-                    try Self.tellEnded(attempt: 1, tail: [], log: nil, now: now, cap: cap, tx, into: &told)
-                }
-                result.append(InsertedJob(id: id, duplicate: false, state: admission.state))
-            }
-            return result
+            let inserted = try Self.insert(specs, now: now, cap: cap, tx)
+            let claimed = try claim.map { try Self.claim(limit: $0.limit, worker: $0.worker, now: $0.now, cap: cap, tx) }
+            return (inserted, claimed)
         }
+    }
+
+    private static func insert(_ specs: [JobSpec], now: Date, cap: Int, _ tx: any StoreTransaction) throws -> [InsertedJob] {
+        var knownQueues: Set<String> = []
+        var result: [InsertedJob] = []
+        result.reserveCapacity(specs.count)
+        for spec in specs {
+            // Keys are per session: another session's live job with this key is
+            // neither found nor told of.
+            if let key = spec.unique, let existing = try tx.liveJob(session: spec.session, unique: key) {
+                result.append(existing)
+                continue
+            }
+            let queue = spec.queueName
+            if knownQueues.insert(queue).inserted { try tx.ensureQueue(queue, now: now) }
+            var dependencies: [(id: Int64, state: JobState?)] = []
+            for id in Set(spec.after ?? []) { dependencies.append((id, try tx.state(of: id))) }
+            let admission = try JobAdmission.admit(spec, dependencies: dependencies, now: now)
+            var stored = spec
+            // A job cancelled at once holds no key: the next add with it is a new job.
+            if admission.brokenBy != nil { stored.unique = nil }
+            let id = try tx.insertJob(stored, admission, now: now)
+            if let brokenBy = admission.brokenBy {
+                try tx.appendEvent(
+                    EventRecord(job: id, queue: queue, kind: "dependency_failed", message: brokenBy, at: now))
+                var told = FinishResult(job: try Self.fetch(id, tx))
+                try Self.tellEnded(attempt: 1, tail: [], log: nil, now: now, cap: cap, tx, into: &told)
+            }
+            result.append(InsertedJob(id: id, duplicate: false, state: admission.state))
+        }
+        return result
     }
 
     // MARK: Reading jobs

@@ -27,7 +27,10 @@ import StintCore
 ///
 /// The body runs synchronously, on a thread of the backend's choosing, while the
 /// backend holds the transaction open; it must do nothing but operations on `tx` and
-/// pure computation.
+/// pure computation. A backend may run several callers' bodies in one transaction
+/// (the SQLite store's group commit), each in a savepoint: a body that throws undoes
+/// only its own changes, and every caller is answered only once the transaction holding
+/// its body has committed. The body escapes only until then.
 ///
 /// Optional abilities are separate protocols, checked where used: ``BatchStore`` and ``TokenStore``.
 public protocol JobStore: Sendable {
@@ -35,7 +38,7 @@ public protocol JobStore: Sendable {
     var location: String { get }
 
     /// Runs `body` in one write transaction and returns what it returns, once committed.
-    func write<T: Sendable>(_ body: @Sendable (any StoreTransaction) throws -> T) async throws -> T
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
 
     /// Runs `body` over one consistent snapshot and returns what it returns.
     func read<T: Sendable>(_ body: @Sendable (any StoreReading) throws -> T) async throws -> T

@@ -16,7 +16,7 @@ public final class MemoryJobStore: JobStore {
 
     public var location: String { "memory:" }
 
-    public func write<T: Sendable>(_ body: @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         try tables.withLock { tables in
             let transaction = MemoryTransaction(tables)
             let value = try body(transaction)

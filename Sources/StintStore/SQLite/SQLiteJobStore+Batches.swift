@@ -5,7 +5,7 @@ public import StintCore
 extension SQLiteJobStore {
     public func acquireBatch(
         _ request: BatchAcquireRequest, session: String?, token: String, now: Date,
-        isAlive: @Sendable (BatchHolder, Date?) -> Bool
+        isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool
     ) async throws -> BatchView {
         try await writeDatabase { db in
             var warnings: [String] = []
@@ -146,7 +146,7 @@ extension SQLiteJobStore {
         }
     }
 
-    public func batches(session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView] {
+    public func batches(session: String?, isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool) async throws -> [BatchView] {
         try await readDatabase { db in
             let rows = try Row.fetchAll(
                 try db.cachedStatement(sql: "SELECT * FROM batches WHERE ? IS NULL OR session = ? ORDER BY id"),
@@ -156,7 +156,7 @@ extension SQLiteJobStore {
     }
 
     public func forgetBatches(
-        _ ids: [Int64], session: String?, isAlive: @Sendable (BatchHolder, Date?) -> Bool
+        _ ids: [Int64], session: String?, isAlive: @escaping @Sendable (BatchHolder, Date?) -> Bool
     ) async throws -> [BatchView] {
         try await writeDatabase { db in
             var forgotten: [BatchView] = []

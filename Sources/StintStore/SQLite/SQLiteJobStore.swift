@@ -35,6 +35,8 @@ enum ClaimSQL {
 /// beside it on their own connections, each over one WAL snapshot.
 public final class SQLiteJobStore: JobStore, BatchStore, TokenStore {
     let pool: DatabasePool
+    /// Every write goes through it: concurrent writes share a transaction and its fsync.
+    let writer: SQLiteGroupCommit
     /// The path of the database file.
     public let path: String
 
@@ -48,6 +50,7 @@ public final class SQLiteJobStore: JobStore, BatchStore, TokenStore {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.writer = SQLiteGroupCommit(pool: pool)
         // The pool turns WAL on after `prepareDatabase` ran, and sets its writer to
         // `synchronous = NORMAL` as it does (a commit then survives a crash of the process
         // but not of the machine). The writer is the connection that commits: set FULL again.
@@ -57,7 +60,7 @@ public final class SQLiteJobStore: JobStore, BatchStore, TokenStore {
 
     public var location: String { "sqlite:\(path)" }
 
-    public func write<T: Sendable>(_ body: @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         try await writeDatabase { db in try body(SQLiteTransaction(db)) }
     }
 
@@ -67,9 +70,9 @@ public final class SQLiteJobStore: JobStore, BatchStore, TokenStore {
 
     /// One write transaction on the database itself; a failure of the storage (a full
     /// disk, say) throws `E_UNAVAILABLE` (see ``StorageFailure``).
-    func writeDatabase<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+    func writeDatabase<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.write(updates)
+            return try await writer.write(updates)
         } catch {
             throw StorageFailure.translated(error, path: path)
         }
