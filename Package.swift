@@ -60,6 +60,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "StintShim",
+            dependencies: ["CStintSpawn"],
             swiftSettings: checkedImports,
             // A fully static executable starts in ~1 ms and stays under 2 MiB RSS; with
             // only a static Swift runtime (-static-stdlib) it took ~3 ms and ~4 MiB.
@@ -67,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "StintRunner",
-            dependencies: ["StintCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StintCore", "CStintSpawn", .product(name: "Logging", package: "swift-log")],
             swiftSettings: checkedImports
         ),
         .target(
@@ -97,7 +98,8 @@ let package = Package(
             swiftSettings: checkedImports
         ),
         .target(name: "StintClient", dependencies: ["StintCore"], swiftSettings: checkedImports),
-        // fork + PR_SET_PDEATHSIG + exec for batch units: not possible with posix_spawn.
+        // vfork + exec: batch units (with PR_SET_PDEATHSIG, not possible with posix_spawn),
+        // shims and commands (resetting only the signals that differ, where posix_spawn resets each).
         .target(name: "CStintSpawn"),
         .target(name: "StintBatch", dependencies: ["StintCore", "StintClient", "CStintSpawn"], swiftSettings: checkedImports),
         .executableTarget(

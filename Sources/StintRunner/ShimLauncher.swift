@@ -68,31 +68,6 @@ public struct ShimLauncher: Sendable {
         let envp = environment.map { "\($0.key)=\($0.value)" }
         return try Self.spawnDetached(arguments, environment: envp)
     }
-
-    /// `posix_spawn` in a new session with stdin on /dev/null, stdout and stderr on
-    /// `output` (appended), and no inherited fds.
-    static func spawnDetached(_ arguments: [String], environment: [String], output: String = "/dev/null") throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        SpawnActions.closeDescriptors(from: 3, in: &actions)
-
-        var pid: pid_t = 0
-        let status = withCStrings(arguments) { argv in
-            withCStrings(environment) { envp in
-                SessionSpawn.withAttributes { attributes in
-                    posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
-                }
-            }
-        }
-        guard status == 0 else {
-            throw StintError(.internal, "cannot start \(arguments[0]): \(String(cString: strerror(status)))")
-        }
-        return pid
-    }
 }
 
 /// Calls `body` with a NULL-terminated C array of `strings`.

@@ -82,6 +82,18 @@ struct JobLifecycleTests {
         #expect(try stint.run("logs", String(job)).stdout == "\(directory) caller given \(job) 1\n")
     }
 
+    @Test("a job's command starts with no signal ignored, caught or blocked, whatever the daemon and the shim ignore or catch")
+    func defaultSignalDispositions() throws {
+        let stint = try StintHarness()
+        // cat itself catches and ignores nothing (grep would: it catches SIGSEGV).
+        let id = try stint.add("--", "cat", "/proc/self/status")
+        #expect(try stint.run("wait", String(id)).status == 0)
+        let lines = try stint.run("logs", String(id)).stdout.split(separator: "\n").map(String.init)
+            .filter { $0.hasPrefix("SigBlk:") || $0.hasPrefix("SigIgn:") || $0.hasPrefix("SigCgt:") }
+        // Signals 32 and 33 too, which posix_spawn's reset skipped (the job inherited them ignored).
+        #expect(lines == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000", "SigCgt:\t0000000000000000"])
+    }
+
     @Test("run follows the output and exits like wait")
     func runFollows() throws {
         let stint = try StintHarness()
