@@ -118,7 +118,8 @@ final class OutputCapture {
     }
 
     /// Called once the job is over: adds the dropped-bytes marker if anything was dropped,
-    /// appends the surviving segments in order, deletes them, and fsyncs the log.
+    /// appends the surviving segments in order, deletes them, and fsyncs the log (unless the
+    /// job wrote nothing: an empty log has nothing to keep, and a missing one reads as empty).
     func finish() {
         if droppedBytes > 0 {
             var marker = TextBuffer(capacity: 96)
@@ -131,7 +132,7 @@ final class OutputCapture {
         if let current { appendToLogAndDelete(current) }
         previous = nil
         current = nil
-        fsync(log)
+        if totalBytes > 0 { fsync(log) }
     }
 
     /// Starts the next segment; the one before the (now full) current segment is deleted,
