@@ -31,12 +31,18 @@ enum BatchFile {
     static func specs(from path: String, defaults: JobFlags) throws -> [JobSpec] {
         let data = try contents(of: path)
         var specs: [JobSpec] = []
+        // Shell lines differ only in the shell string: the rest (the environment, the
+        // directory, the parsed flags) is built once, at the first of them.
+        var shellTemplate: JobSpec?
         for (index, line) in lines(data).enumerated() {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let number = index + 1
             do {
                 guard line.hasPrefix("{") else {
-                    specs.append(try defaults.spec(argv: nil, shell: line))
+                    if shellTemplate == nil { shellTemplate = try defaults.spec(argv: nil, shell: line) }
+                    guard var spec = shellTemplate else { continue }
+                    spec.shell = line
+                    specs.append(spec)
                     continue
                 }
                 let object = try JobLine.parse(line)
