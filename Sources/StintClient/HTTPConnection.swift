@@ -91,7 +91,7 @@ struct HTTPConnection {
             while true {
                 let sizeLine = try channel.line()
                 let hex = sizeLine.split(separator: ";").first.map(String.init) ?? ""
-                guard let size = Int(hex.trimmingCharacters(in: .whitespaces), radix: 16) else {
+                guard let size = Int(Self.trimmingOptionalWhitespace(hex[...]), radix: 16) else {
                     throw StintError(.unavailable, "malformed chunked response from the daemon")
                 }
                 if size == 0 { break }
@@ -249,9 +249,18 @@ struct HTTPConnection {
             let line = try channel.line()
             if line.isEmpty { break }
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = Self.trimmingOptionalWhitespace(line[line.index(after: colon)...])
         }
         return Head(status: status, headers: headers)
+    }
+
+    /// `text` without the spaces and tabs around it (HTTP's optional whitespace). Not
+    /// Foundation's `trimmingCharacters`: it goes through `NSString`, whose generic
+    /// conversions cost every `stint add` a few first-time conformance lookups.
+    static func trimmingOptionalWhitespace(_ text: Substring) -> String {
+        let isBlank = { (character: Character) in character == " " || character == "\t" }
+        guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) }) else { return "" }
+        return String(text[first...last])
     }
 
     /// Milliseconds from now to `deadline` for `poll`, at least 0, at most a day.

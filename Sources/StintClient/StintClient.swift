@@ -123,6 +123,31 @@ public struct StintClient: Sendable {
         try call("GET", "/v1/jobs/\(id)", Empty?.none, as: JobView.self)
     }
 
+    /// ``add(_:)`` without Foundation's JSON coders on the way (``JSONWriter`` and
+    /// ``JSONValue``), for the CLI's `stint add`; the same request, answer and errors.
+    public func addWithoutFoundationJSON(_ jobs: [JobSpec]) throws -> AddResponse {
+        let request = AddRequest(jobs: jobs)
+        let payload = try request.handWrittenJSON().map { Data($0) } ?? StintJSON.encoder().encode(request)
+        do {
+            return try exchange("POST", "/v1/jobs", payload: payload) { received in
+                try Self.readEnvelope(received, fallback: AddResponse.self, AddResponse.init(json:), converting: { $0 })
+            }
+        } catch let error as HTTPConnection.ConnectError {
+            throw unavailable(error)
+        }
+    }
+
+    /// ``wait(_:any:timeout:until:)`` without Foundation's JSON coders on the way, for
+    /// the CLI's `stint wait`: only the fields its text needs (``WaitOutcome``).
+    public func waitOutcome(_ ids: [Int64], any: Bool, timeout: Double?, until: WaitUntil? = nil) throws -> WaitOutcome {
+        try wait(ids, any: any, timeout: timeout, until: until, done: { (outcome: WaitOutcome) in outcome.done }) { request in
+            let payload = try request.handWrittenJSON().map { Data($0) } ?? StintJSON.encoder().encode(request)
+            return try exchange("POST", "/v1/wait", payload: payload, longPoll: true) { received in
+                try Self.readEnvelope(received, fallback: WaitResponse.self, WaitOutcome.init(json:), converting: WaitOutcome.init)
+            }
+        }
+    }
+
     /// Blocks until the jobs end (one, with `any`) or `timeout` seconds pass.
     ///
     /// Survives a daemon restart: when the daemon goes away mid-wait, the client
@@ -131,15 +156,23 @@ public struct StintClient: Sendable {
     /// a daemon still away when it runs out is `E_UNAVAILABLE`. A daemon that is there but
     /// does not answer within ``timeout`` (stopped, wedged) is `E_UNAVAILABLE` at once.
     public func wait(_ ids: [Int64], any: Bool, timeout: Double?, until: WaitUntil? = nil) throws -> WaitResponse {
+        try wait(ids, any: any, timeout: timeout, until: until, done: { (response: WaitResponse) in response.done }) { request in
+            try perform("POST", "/v1/wait", request, as: WaitResponse.self, longPoll: true)
+        }
+    }
+
+    /// The loop of ``wait(_:any:timeout:until:)``, sending each request with `send`.
+    private func wait<Result>(
+        _ ids: [Int64], any: Bool, timeout: Double?, until: WaitUntil?, done: (Result) -> Bool,
+        send: (WaitRequest) throws -> Result
+    ) throws -> Result {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         var reconnectUntil: Date?
         while true {
             let remaining = deadline.map { max(0, $0.timeIntervalSinceNow) }
             do {
-                let response = try perform(
-                    "POST", "/v1/wait", WaitRequest(ids: ids, any: any, timeout: remaining, until: until),
-                    as: WaitResponse.self, longPoll: true)
-                if response.done || (deadline.map { $0.timeIntervalSinceNow <= 0 } ?? false) { return response }
+                let response = try send(WaitRequest(ids: ids, any: any, timeout: remaining, until: until))
+                if done(response) || (deadline.map { $0.timeIntervalSinceNow <= 0 } ?? false) { return response }
                 reconnectUntil = nil
             } catch let error as HTTPConnection.ConnectError {
                 if case .timedOut = error { throw unavailable(error) }
@@ -430,17 +463,41 @@ public struct StintClient: Sendable {
         _ method: String, _ path: String, _ body: Body?, as type: Result.Type, autostart: Bool = true,
         longPoll: Bool = false, onHead: (HTTPConnection.Head) -> Void = { _ in }
     ) throws -> Result {
-        let connection = try connection(autostart: autostart, longPoll: longPoll)
         let payload = try body.map { try StintJSON.encoder().encode($0) }
+        return try exchange(method, path, payload: payload, autostart: autostart, longPoll: longPoll, onHead: onHead) {
+            try Self.decodeEnvelope($0, as: Result.self)
+        }
+    }
+
+    /// Sends `payload` and turns the answer's body into a result with `decode`.
+    private func exchange<Result>(
+        _ method: String, _ path: String, payload: Data?, autostart: Bool = true, longPoll: Bool = false,
+        onHead: (HTTPConnection.Head) -> Void = { _ in }, decode: (Data) throws -> Result
+    ) throws -> Result {
+        let connection = try connection(autostart: autostart, longPoll: longPoll)
         var received = Data()
         _ = try connection.exchange(method: method, path: path, body: payload, onHead: onHead) { received.append($0) }
-        let decoder = StintJSON.decoder()
-        if let envelope = try? decoder.decode(Envelope<Result>.self, from: received), envelope.status == "ok",
+        return try decode(received)
+    }
+
+    /// The `data` of an `ok` envelope; the envelope's error, or an "unexpected answer", otherwise.
+    private static func decodeEnvelope<Result: Codable & Sendable>(_ received: Data, as type: Result.Type) throws -> Result {
+        if let envelope = try? StintJSON.decoder().decode(Envelope<Result>.self, from: received), envelope.status == "ok",
             let data = envelope.data
         {
             return data
         }
-        throw Self.error(from: received)
+        throw error(from: received)
+    }
+
+    /// Reads an `ok` envelope with ``JSONValue`` and `read`; any other answer (an error,
+    /// or one `read` does not take) goes through ``decodeEnvelope(_:as:)`` as `fallback`,
+    /// so the result or the error is the same as with `JSONDecoder` alone.
+    private static func readEnvelope<Fallback: Codable & Sendable, Result>(
+        _ received: Data, fallback: Fallback.Type, _ read: (JSONValue) -> Result?, converting: (Fallback) -> Result
+    ) throws -> Result {
+        if let data = JSONValue.parse(received)?.okEnvelopeData, let result = read(data) { return result }
+        return converting(try decodeEnvelope(received, as: fallback))
     }
 
     /// Asks the daemon for its status on a connection of its own; returns if it answers

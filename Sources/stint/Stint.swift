@@ -64,6 +64,10 @@ enum Main {
         let format = rootFormat ?? OutputFormat.sniff(arguments)
         do {
             if let session = CLIEnvironment.sessionOption { try Session.validate(session) }
+            if let command = FastCommandLine.command(arguments, rootFormat: rootFormat) {
+                try command()
+                return
+            }
             var command = try Stint.parse(fast: arguments)
             _ = try CLIEnvironment.timeout()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -48,7 +48,7 @@ struct Add: ParsableCommand {
         let specs: [JobSpec]
         if let from {
             guard command.isEmpty else { throw StintError(.usage, "give either --from or a command, not both") }
-            specs = try BatchFile.specs(from: from, defaults: job)
+            specs = try BatchFile.specs(from: from, defaults: job.flags)
         } else {
             guard !command.isEmpty else {
                 throw StintError(.usage, "no command given", hint: "usage: stint add [options] -- CMD ARGS…  or  stint add 'shell string'")
@@ -67,14 +67,20 @@ struct Add: ParsableCommand {
                 only, follow: follow || yieldSeconds != nil, yieldAfter: yieldSeconds)
         }
         output.emit(response, ndjson: ids.map { AddRow(id: $0, duplicate: response.duplicates.contains($0)) }) {
-            if printID || from != nil { return ids.map(String.init).joined(separator: "\n") }
-            return ids.indices.map { index in
-                let id = ids[index]
-                if response.duplicates.contains(id) { return "job \(id) already exists (duplicate unique key)" }
-                let state = index < response.states.count ? response.states[index].rawValue : (job.hold ? "held" : "queued")
-                return "job \(id) \(state)"
-            }.joined(separator: "\n")
+            Self.text(response, onlyIDs: printID || from != nil, held: job.hold)
         }
+    }
+
+    /// What `add` prints in text mode: the ids alone (`-p`, `--from`), or a line per job.
+    static func text(_ response: AddResponse, onlyIDs: Bool, held: Bool) -> String {
+        let ids = response.ids
+        if onlyIDs { return ids.map(String.init).joined(separator: "\n") }
+        return ids.indices.map { index in
+            let id = ids[index]
+            if response.duplicates.contains(id) { return "job \(id) already exists (duplicate unique key)" }
+            let state = index < response.states.count ? response.states[index].rawValue : (held ? "held" : "queued")
+            return "job \(id) \(state)"
+        }.joined(separator: "\n")
     }
 }
 

@@ -93,26 +93,30 @@ struct Wait: ParsableCommand {
             WaitRow(job: job, waitReason: response.reasons.flatMap { index < $0.count ? $0[index] : nil })
         }
         let meta = WaitMeta(count: rows.count, done: response.done, reason: response.reason, match: response.match)
-        output.emit(response, ndjson: rows, metaObject: meta) {
-            var lines: [String] = []
-            for (index, job) in response.jobs.enumerated() {
-                let reason = response.reasons?[index] ?? nil
-                if let reason, !reason.isEnd {
-                    var line = "job \(job.id) \(reason.rawValue)"
-                    if reason == .matched, let match = response.match { line += ": \(match)" }
-                    if reason == .stalled, let prompt = job.stallLine { line += " at \"\(prompt)\"" }
-                    lines.append(line)
-                } else {
-                    lines.append(job.waitCode == nil ? "job \(job.id) \(job.state.rawValue)" : WaitSummary.line(job))
-                }
-            }
-            if response.reason == .waitTimeout { lines.append("wait timed out (exit 75); the job goes on") }
-            return lines.joined(separator: "\n")
-        }
-        throw CLIExit(status: Self.status(response, any: any))
+        let outcome = WaitOutcome(response)
+        output.emit(response, ndjson: rows, metaObject: meta) { Self.text(outcome) }
+        throw CLIExit(status: Self.status(outcome, any: any))
     }
 
-    static func status(_ response: WaitResponse, any: Bool) -> Int32 {
+    /// What `wait` prints in text mode.
+    static func text(_ response: WaitOutcome) -> String {
+        var lines: [String] = []
+        for (index, job) in response.jobs.enumerated() {
+            let reason = response.reasons?[index] ?? nil
+            if let reason, !reason.isEnd {
+                var line = "job \(job.id) \(reason.rawValue)"
+                if reason == .matched, let match = response.match { line += ": \(match)" }
+                if reason == .stalled, let prompt = job.stallLine { line += " at \"\(prompt)\"" }
+                lines.append(line)
+            } else {
+                lines.append(job.waitCode == nil ? "job \(job.id) \(job.state.rawValue)" : WaitSummary.line(job))
+            }
+        }
+        if response.reason == .waitTimeout { lines.append("wait timed out (exit 75); the job goes on") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func status(_ response: WaitOutcome, any: Bool) -> Int32 {
         if let reasons = response.reasons, reasons.contains(where: { $0.map { !$0.isEnd } ?? false }) || response.reason.map({ !$0.isEnd && $0 != .waitTimeout }) ?? false {
             guard response.done else { return 75 }
             let codes = zip(reasons, response.jobs).map { reason, job -> Int32? in

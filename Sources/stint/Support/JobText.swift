@@ -9,8 +9,15 @@ import StintCore
 enum WaitSummary {
     /// `job 42 failed: exit 3 after 1.2s`.
     static func line(_ job: JobView) -> String {
+        line(WaitOutcome.Job(job))
+    }
+
+    /// The same line from the fields `wait` reads.
+    static func line(_ job: WaitOutcome.Job) -> String {
         var text = "job \(job.id) \(job.state.rawValue)"
-        if let outcome = JobText.outcome(job) { text += ": \(outcome)" }
+        if let outcome = JobText.outcome(state: job.state, reason: job.reason, exitCode: job.exitCode, signal: job.signal) {
+            text += ": \(outcome)"
+        }
         if let duration = job.duration { text += " after \(DurationText.short(duration))" }
         return text
     }
@@ -33,11 +40,15 @@ enum JobText {
 
     /// `exit 3`, `signal 9`, `timeout`, `lost`, … for an ended job.
     static func outcome(_ job: JobView) -> String? {
-        switch job.reason {
-        case .exited?: return job.exitCode.map { "exit \($0)" }
-        case .signal?: return "signal \(job.signal ?? 0)"
+        outcome(state: job.state, reason: job.reason, exitCode: job.exitCode, signal: job.signal)
+    }
+
+    static func outcome(state: JobState, reason: AttemptReason?, exitCode: Int?, signal: Int?) -> String? {
+        switch reason {
+        case .exited?: return exitCode.map { "exit \($0)" }
+        case .signal?: return "signal \(signal ?? 0)"
         case let reason?: return reason.rawValue.replacingOccurrences(of: "_", with: " ")
-        case nil: return job.state == .cancelled ? "cancelled" : nil
+        case nil: return state == .cancelled ? "cancelled" : nil
         }
     }
 

@@ -119,8 +119,7 @@ struct Output {
     ) {
         switch format {
         case .text:
-            let rendered = text()
-            if !rendered.isEmpty { Self.out(rendered.hasSuffix("\n") ? rendered : rendered + "\n") }
+            Self.emitText(text())
         case .json:
             Self.out(Self.encode(Envelope.ok(data)) + "\n")
         case .ndjson:
@@ -133,6 +132,11 @@ struct Output {
             }
             Self.out(lines)
         }
+    }
+
+    /// Prints `rendered` as a text result: nothing when empty, else ending in a newline.
+    static func emitText(_ rendered: String) {
+        if !rendered.isEmpty { out(rendered.hasSuffix("\n") ? rendered : rendered + "\n") }
     }
 
     /// Prints `error` (one line on stderr in text mode; the error envelope otherwise)
