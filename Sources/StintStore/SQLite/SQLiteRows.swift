@@ -18,7 +18,7 @@ enum SQLiteRows {
     }
 
     static func decodedJob(_ row: Row, attempts: [StoredAttempt]) throws -> StoredJob {
-        let argv = try decode([String].self, try row.decode(String?.self, forColumn: "argv"))
+        let argv = try SQLiteJSON.strings(try row.decode(String?.self, forColumn: "argv"))
         let shell: String? = try row.decode(forColumn: "shell")
         let retryOn: String? = try row.decode(forColumn: "retry_on")
         let after: String? = try row.decode(forColumn: "after")
@@ -26,11 +26,11 @@ enum SQLiteRows {
         let priority: Int = try row.decode(forColumn: "priority")
         var spec = JobSpec(
             argv: shell == nil ? argv : nil, shell: shell, cwd: try row.decode(forColumn: "cwd"), env: [:],
-            labels: try decode([String: String].self, try row.decode(String?.self, forColumn: "labels")),
+            labels: try SQLiteJSON.stringMap(try row.decode(String?.self, forColumn: "labels")),
             session: try row.decode(forColumn: "session"), timeout: try row.decode(forColumn: "timeout"),
             outputCap: try row.decode(forColumn: "output_cap"), hold: nil, queue: queue, priority: priority,
-            after: try after.map { try decode([Int64].self, $0) }, unique: try row.decode(forColumn: "unique_key"),
-            retries: try row.decode(forColumn: "retries"), retryOn: try retryOn.map { try decode([Int].self, $0) },
+            after: try after.map { try SQLiteJSON.integers($0, as: Int64.self) }, unique: try row.decode(forColumn: "unique_key"),
+            retries: try row.decode(forColumn: "retries"), retryOn: try retryOn.map { try SQLiteJSON.integers($0, as: Int.self) },
             transientPattern: try row.decode(forColumn: "transient_pattern"),
             backoffMin: try row.decode(forColumn: "backoff_min"), backoffMax: try row.decode(forColumn: "backoff_max"),
             stallAfter: try row.decode(forColumn: "stall_after"))
@@ -105,7 +105,7 @@ enum SQLiteRows {
     /// The environment in `text`, or why it does not decode.
     static func environment(_ text: String?) -> (env: [String: String], damage: String?) {
         do {
-            return (try decode([String: String].self, text), nil)
+            return (try SQLiteJSON.stringMap(text), nil)
         } catch {
             return ([:], "the stored environment does not decode: \(error)")
         }
@@ -140,16 +140,6 @@ enum SQLiteRows {
             retryAt: retryAt.map(Date.init(timeIntervalSince1970:)),
             stalledAt: stalledAt.map(Date.init(timeIntervalSince1970:)),
             stallLine: try row.decode(forColumn: prefix + "stall_line"))
-    }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) throws -> T {
-        try JSONDecoder().decode(type, from: Data((text ?? "null").utf8))
     }
 
     /// The queue in `row`. A value that does not decode (a damaged or hand-edited row) takes

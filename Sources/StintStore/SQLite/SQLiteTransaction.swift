@@ -130,13 +130,13 @@ final class SQLiteTransaction: StoreTransaction {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let stamp = now.timeIntervalSince1970
-        let envID = try environmentID(SQLiteRows.json(spec.env))
+        let envID = try environmentID(SQLiteJSON.text(spec.env))
         try insert.execute(arguments: [
-            admission.state.rawValue, spec.queueName, spec.priority ?? 0, try SQLiteRows.json(spec.argv ?? []), spec.shell,
-            spec.cwd, envID, try SQLiteRows.json(spec.labels), spec.session, spec.timeout,
+            admission.state.rawValue, spec.queueName, spec.priority ?? 0, SQLiteJSON.text(spec.argv ?? []), spec.shell,
+            spec.cwd, envID, SQLiteJSON.text(spec.labels), spec.session, spec.timeout,
             spec.outputCap ?? JobSpec.defaultOutputCap, stamp, admission.runAt.timeIntervalSince1970, admission.ready,
-            admission.pending.count, spec.after.map { try SQLiteRows.json($0) } ?? nil, spec.unique,
-            spec.retryPolicy.retries, spec.retryOn.map { try SQLiteRows.json($0) } ?? nil, spec.transientPattern,
+            admission.pending.count, spec.after.map { SQLiteJSON.text($0) }, spec.unique,
+            spec.retryPolicy.retries, spec.retryOn.map { SQLiteJSON.text($0) }, spec.transientPattern,
             spec.backoffMin, spec.backoffMax, spec.stallAfter, admission.brokenBy,
             admission.state.isTerminal ? stamp : nil, spec.notify, spec.onEnd,
         ])
