@@ -45,8 +45,13 @@ public struct ShimLauncher: Sendable {
     /// lock it shares with the shim).
     public func launch(job: Int64, attempt: Int, queue: String, spec: JobSpec) throws -> Int32 {
         let runDir = paths.runDirectory(job: job, attempt: attempt)
-        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: paths.logs, withIntermediateDirectories: true)
+        // One mkdir each in the common case (the parents exist); FileManager makes what is missing.
+        if mkdir(runDir, 0o777) != 0, errno != EEXIST {
+            try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        }
+        if mkdir(paths.logs, 0o777) != 0, errno != EEXIST {
+            try FileManager.default.createDirectory(atPath: paths.logs, withIntermediateDirectories: true)
+        }
         var arguments = [
             shimPath, "--run-dir", runDir, "--log", paths.log(job: job, attempt: attempt),
             "--output-cap", String(spec.outputCap ?? JobSpec.defaultOutputCap),
