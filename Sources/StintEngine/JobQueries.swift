@@ -17,6 +17,16 @@ struct JobQueries: Sendable {
         return job
     }
 
+    /// The jobs `ids`, read at once, when all exist and a client scoped to `scope` may see
+    /// them; otherwise `E_NOT_FOUND` for the first that does not or may not.
+    func visibleJobs(_ ids: [Int64], scope: String?) async throws -> [StoredJob] {
+        let jobs = try await context.store.jobs(ids)
+        return try zip(ids, jobs).map { id, job in
+            guard let job, scope == nil || job.spec.session == scope else { throw StintError.jobNotFound(id) }
+            return job
+        }
+    }
+
     /// One job with all its attempts.
     func show(_ id: Int64, scope: String?) async throws -> JobView {
         let job = try await visibleJob(id, scope: scope)
@@ -104,12 +114,7 @@ struct JobQueries: Sendable {
     /// The jobs `ids`, in order, without their attempts.
     func views(_ ids: [Int64]) async throws -> [JobView] {
         let running = await attempts.snapshot()
-        var result: [JobView] = []
-        for id in ids {
-            guard let job = try await context.store.job(id) else { throw StintError.jobNotFound(id) }
-            result.append(view(job, withAttempts: false, running: running[id]))
-        }
-        return result
+        return try await visibleJobs(ids, scope: nil).map { job in view(job, withAttempts: false, running: running[job.id]) }
     }
 
     /// `job` as the API shows it; `running` is its attempt running now, if any.

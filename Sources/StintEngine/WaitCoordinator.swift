@@ -27,7 +27,7 @@ final class WaitCoordinator: Sendable {
     /// when `timeout` runs out, with the reason.
     func wait(_ request: WaitRequest, scope: String?) async throws -> WaitResponse {
         try request.validate()
-        for id in request.ids { _ = try await queries.visibleJob(id, scope: scope) }
+        _ = try await queries.visibleJobs(request.ids, scope: scope)
         let until = request.until ?? .end
         guard until != .end else { return try await waitForEnd(request) }
         return try await waitForCondition(request, until: until)
@@ -78,7 +78,7 @@ final class WaitCoordinator: Sendable {
     private func waitForEnd(_ request: WaitRequest) async throws -> WaitResponse {
         // Register before looking at the states, so an end in between is not missed.
         let token = await waiters.register(Set(request.ids), any: request.any)
-        for id in request.ids where try await context.store.job(id)?.state.isTerminal ?? true {
+        for (id, job) in zip(request.ids, try await context.store.jobs(request.ids)) where job?.state.isTerminal ?? true {
             await waiters.jobEnded(id)
         }
         let done = await waiters.wait(token, timeout: request.timeout)

@@ -84,6 +84,12 @@ public final class JobLedger: Sendable {
         try await store.read { tx in try tx.job(id, attempts: true) }
     }
 
+    /// The jobs `ids` with all their attempts, in order (`nil` for an id with no job), read
+    /// over one snapshot: a `wait` on thousands of jobs reads them at once, not one by one.
+    public func jobs(_ ids: [Int64]) async throws -> [StoredJob?] {
+        try await store.read { tx in try ids.map { try tx.job($0, attempts: true) } }
+    }
+
     /// The newest `filter.limit` jobs matching `filter`, in ascending id order, each with its last attempt.
     public func list(_ filter: JobFilter) async throws -> [StoredJob] {
         try await store.read { tx in try tx.jobs(filter) }
