@@ -17,8 +17,9 @@ import Synchronization
 ///
 /// Bounded: at most ``Options/queueLimit`` writes wait for the writer. Beyond that a
 /// caller is suspended before its write is queued, until the writer takes a batch
-/// (back-pressure, not unbounded memory; the daemon's connection limit bounds how many
-/// callers can be suspended).
+/// (back-pressure, not unbounded memory: a suspended caller holds no write, only its
+/// own request, and each client request holds a connection, so the daemon's open-file
+/// limit bounds how many can wait; the engine's own writes are bounded by its slots).
 final class SQLiteGroupCommit: Sendable {
     /// How writes are grouped.
     struct Options: Sendable {
