@@ -26,6 +26,11 @@ final class SQLiteGroupCommitTests: Sendable {
 
     struct Refused: Error {}
 
+    /// An atomic the writes' bodies share.
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
     @Test("writes queued behind a busy writer commit together; one that throws undoes only itself")
     func groupsWaitingWrites() async throws {
         let started = Atomic<Bool>(false)
@@ -89,8 +94,15 @@ final class SQLiteGroupCommitTests: Sendable {
             }
         }
         while !started.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
+        let mostQueued = Counter()
         let writes = (1...8).map { (n: Int) in
-            Task { try await writer.write { db in try db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [n]) } }
+            Task {
+                try await writer.write { db in
+                    // The queue never holds more than its bound, also while waiters are let in.
+                    mostQueued.value.max(writer.queued, ordering: .relaxed)
+                    try db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [n])
+                }
+            }
         }
         while writer.queued + writer.waitingForRoom < 8 { try await Task.sleep(for: .milliseconds(1)) }
         #expect(writer.queued == 3)
@@ -100,5 +112,6 @@ final class SQLiteGroupCommitTests: Sendable {
         for write in writes { try await write.value }
         let count = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") }
         #expect(count == 8)
+        #expect(mostQueued.value.load(ordering: .relaxed) <= 3)
     }
 }

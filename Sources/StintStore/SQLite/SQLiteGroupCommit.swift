@@ -48,12 +48,17 @@ final class SQLiteGroupCommit: Sendable {
         /// True while a drain of the queue is scheduled or running on the writer queue.
         var draining = false
         /// Callers waiting for room in the queue, in order.
-        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        var roomWaiters: [CheckedContinuation<Bool, Never>] = []
+        /// Callers let in from `roomWaiters` whose write is not queued yet: their room is kept.
+        var promised = 0
+
+        var isFull: Bool { queue.count + promised >= limit }
+        let limit: Int
     }
 
     private let pool: DatabasePool
     private let options: Options
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let commitCount = Atomic<Int>(0)
 
     /// Transactions committed so far (for the tests that check grouping).
@@ -66,12 +71,13 @@ final class SQLiteGroupCommit: Sendable {
     init(pool: DatabasePool, options: Options = Options()) {
         self.pool = pool
         self.options = options
+        state = Mutex(State(limit: options.queueLimit))
     }
 
     /// Runs `body` in a transaction shared with whatever else waits to be written, and
     /// returns its value once that transaction has committed.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        await waitForRoom()
+        let promised = await waitForRoom()
         return try await withCheckedThrowingContinuation { continuation in
             let result = ResultBox<T>()
             let pending = Pending(
@@ -91,6 +97,7 @@ final class SQLiteGroupCommit: Sendable {
                 })
             let startDrain = state.withLock { state -> Bool in
                 state.queue.append(pending)
+                if promised { state.promised -= 1 }
                 guard !state.draining else { return false }
                 state.draining = true
                 return true
@@ -99,33 +106,34 @@ final class SQLiteGroupCommit: Sendable {
         }
     }
 
-    /// Suspends while the queue is full.
-    private func waitForRoom() async {
-        let full = state.withLock { $0.queue.count >= options.queueLimit }
-        guard full else { return }
-        await withCheckedContinuation { continuation in
-            let admitted = state.withLock { state -> Bool in
-                guard state.queue.count >= options.queueLimit else { return true }
+    /// Suspends while the queue is full; true when the caller was let in from the waiters,
+    /// with room kept for it.
+    private func waitForRoom() async -> Bool {
+        guard state.withLock({ $0.isFull }) else { return false }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let roomNow = state.withLock { state -> Bool in
+                guard state.isFull else { return true }
                 state.roomWaiters.append(continuation)
                 return false
             }
-            if admitted { continuation.resume() }
+            if roomNow { continuation.resume(returning: false) }
         }
     }
 
     /// Commits batches until the queue is empty. Runs on GRDB's writer queue.
     private func drain(_ db: Database) {
         while true {
-            let (batch, admitted) = state.withLock { state -> ([Pending], [CheckedContinuation<Void, Never>]) in
+            let (batch, admitted) = state.withLock { state -> ([Pending], [CheckedContinuation<Bool, Never>]) in
                 let batch = Array(state.queue.prefix(options.batchLimit))
                 state.queue.removeFirst(batch.count)
                 if batch.isEmpty { state.draining = false }
-                let room = max(0, options.queueLimit - state.queue.count)
+                let room = max(0, state.limit - state.queue.count - state.promised)
                 let admitted = Array(state.roomWaiters.prefix(room))
                 state.roomWaiters.removeFirst(admitted.count)
+                state.promised += admitted.count
                 return (batch, admitted)
             }
-            for waiter in admitted { waiter.resume() }
+            for waiter in admitted { waiter.resume(returning: true) }
             guard !batch.isEmpty else { return }
             commit(batch, db)
         }
