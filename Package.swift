@@ -47,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The PostgreSQL store (`--store postgres://…`): many daemons sharing one database.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "StintCore", swiftSettings: checkedImports),
@@ -56,6 +58,18 @@ let package = Package(
         .target(
             name: "StintStore",
             dependencies: ["StintCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: checkedImports
+        ),
+        // The PostgreSQL backend of the store seam: row operations over postgres-nio.
+        .target(
+            name: "StintPostgres",
+            dependencies: [
+                "StintCore", "StintStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: checkedImports
         ),
         .executableTarget(
@@ -105,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "StintDaemon",
             dependencies: [
-                "StintCore", "StintRunner", "StintServer", "StintStore",
+                "StintCore", "StintRunner", "StintServer", "StintStore", "StintPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -156,7 +170,10 @@ let package = Package(
         .testTarget(name: "StintRunnerTests", dependencies: ["StintRunner"], swiftSettings: checkedImports),
         .testTarget(
             name: "StintStoreTests",
-            dependencies: ["StintCore", "StintStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "StintCore", "StintStore", "StintPostgres", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: checkedImports
         ),
         .testTarget(

@@ -41,5 +41,5 @@ public protocol JobStore: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
 
     /// Runs `body` over one consistent snapshot and returns what it returns.
-    func read<T: Sendable>(_ body: @Sendable (any StoreReading) throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T
 }

@@ -15,8 +15,8 @@ final class StoreConformanceBatches: Sendable {
     static let alive: @Sendable (BatchHolder, Date?) -> Bool = { _, _ in true }
     static let dead: @Sendable (BatchHolder, Date?) -> Bool = { _, _ in false }
 
-    init() throws {
-        fixture = try StoreFixture()
+    init() async throws {
+        fixture = try await StoreFixture()
     }
 
     private func request(total: Int64 = 100, pid: Int32 = 10, allowConcurrent: Bool = false, exclusiveWith: [String] = []) -> BatchAcquireRequest {

@@ -14,8 +14,8 @@ final class StoreConformanceQueues: Sendable {
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
     static func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
-    init() throws {
-        fixture = try StoreFixture()
+    init() async throws {
+        fixture = try await StoreFixture()
     }
 
     static func spec(

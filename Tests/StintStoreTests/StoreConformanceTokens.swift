@@ -12,8 +12,8 @@ final class StoreConformanceTokens: Sendable {
 
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
-    init() throws {
-        fixture = try StoreFixture()
+    init() async throws {
+        fixture = try await StoreFixture()
     }
 
     @Test("a created token is found by its hash, with its session; another hash finds nothing")

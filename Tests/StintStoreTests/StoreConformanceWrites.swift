@@ -15,8 +15,8 @@ final class StoreConformanceWrites: Sendable {
     static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
     static let worker = WorkerIdentity(node: "box")
 
-    init() throws {
-        fixture = try StoreFixture()
+    init() async throws {
+        fixture = try await StoreFixture()
     }
 
     static func spec(_ argv: [String] = ["true"], queue: String? = nil, after: [Int64]? = nil) -> JobSpec {

@@ -25,7 +25,7 @@ public final class MemoryJobStore: JobStore {
         }
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any StoreReading) throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
         try body(MemoryTransaction(tables.withLock { $0 }))
     }
 }

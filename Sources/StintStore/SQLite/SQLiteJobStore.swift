@@ -64,7 +64,7 @@ public final class SQLiteJobStore: JobStore, BatchStore, TokenStore {
         try await writeDatabase { db in try body(SQLiteTransaction(db)) }
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any StoreReading) throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
         try await readDatabase { db in try body(SQLiteTransaction(db)) }
     }
 

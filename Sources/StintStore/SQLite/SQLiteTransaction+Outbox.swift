@@ -22,7 +22,7 @@ extension SQLiteTransaction {
         }
         // A notification whose stored body does not decode is left out rather than
         // keeping every other one from its reader.
-        return NotificationList(notifications: rows.compactMap { try? SQLiteRows.notification($0) }, dropped: dropped)
+        return NotificationList(notifications: rows.compactMap { try? StoreRows.notification($0) }, dropped: dropped)
     }
 
     func notificationSession(_ id: Int64) throws -> String? {
@@ -106,7 +106,7 @@ extension SQLiteTransaction {
             arguments: [now.timeIntervalSince1970, limit])
         {
             do {
-                due.append(try SQLiteRows.delivery(row))
+                due.append(try StoreRows.delivery(row))
             } catch {
                 damaged.append(((try? row.decode(Int64.self, forColumn: "id")) ?? 0, "\(error)"))
             }
@@ -125,11 +125,11 @@ extension SQLiteTransaction {
             return try Row.fetchAll(
                 try db.cachedStatement(sql: "SELECT * FROM deliveries WHERE job_id = ? ORDER BY id LIMIT ?"),
                 arguments: [job, limit]
-            ).compactMap { try? SQLiteRows.delivery($0) }
+            ).compactMap { try? StoreRows.delivery($0) }
         }
         return try Row.fetchAll(
             try db.cachedStatement(sql: "SELECT * FROM (SELECT * FROM deliveries ORDER BY id DESC LIMIT ?) ORDER BY id"),
             arguments: [limit]
-        ).compactMap { try? SQLiteRows.delivery($0) }
+        ).compactMap { try? StoreRows.delivery($0) }
     }
 }

@@ -4,12 +4,12 @@ import StintCore
 
 extension SQLiteTransaction {
     func queues() throws -> [QueueRecord] {
-        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM queues ORDER BY name")).map(SQLiteRows.queue)
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM queues ORDER BY name")).map(StoreRows.queue)
     }
 
     func queue(_ name: String) throws -> QueueRecord? {
         try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM queues WHERE name = ?"), arguments: [name]).map(
-            SQLiteRows.queue)
+            StoreRows.queue)
     }
 
     func ensureQueue(_ name: String, now: Date) throws {
@@ -77,12 +77,6 @@ extension SQLiteTransaction {
         let rows = try Row.fetchAll(
             db, sql: "SELECT * FROM (SELECT * FROM events \(whereSQL) ORDER BY id DESC LIMIT ?) ORDER BY id",
             arguments: arguments)
-        // An event row that does not decode is left out, rather than trapped on.
-        return rows.compactMap { row in
-            try? EventView(
-                id: row.decode(forColumn: "id"), at: Date(timeIntervalSince1970: row.decode(forColumn: "at")),
-                job: row.decode(forColumn: "job_id"), queue: row.decode(forColumn: "queue"),
-                kind: row.decode(forColumn: "kind"), message: row.decode(forColumn: "message"))
-        }
+        return rows.compactMap(StoreRows.event)
     }
 }

@@ -20,10 +20,10 @@ final class SQLiteTransaction: StoreTransaction {
         guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?"), arguments: [id]) else {
             return nil
         }
-        guard attempts else { return try SQLiteRows.storedJob(row, attempts: []) }
+        guard attempts else { return try StoreRows.storedJob(row, attempts: []) }
         let attemptRows = try Row.fetchAll(
             try db.cachedStatement(sql: "SELECT * FROM attempts WHERE job_id = ? ORDER BY number"), arguments: [id])
-        return try SQLiteRows.storedJob(row, attemptRows: attemptRows)
+        return try StoreRows.storedJob(row, attemptRows: attemptRows)
     }
 
     func state(of id: Int64) throws -> JobState? {
@@ -53,17 +53,7 @@ final class SQLiteTransaction: StoreTransaction {
                     ORDER BY j.id DESC LIMIT ?
                 ) ORDER BY id
                 """, arguments: arguments)
-        return try rows.map { row in
-            let number: Int? = try? row.decode(forColumn: "a_number")
-            guard number != nil else { return try SQLiteRows.storedJob(row, attempts: []) }
-            do {
-                return try SQLiteRows.storedJob(row, attempts: [try SQLiteRows.storedAttempt(row, prefix: "a_")])
-            } catch {
-                var job = try SQLiteRows.storedJob(row, attempts: [])
-                job.damage = job.damage ?? "a stored attempt does not decode: \(error)"
-                return job
-            }
-        }
+        return try rows.map(StoreRows.listedJob)
     }
 
     func countJobs(_ filter: JobFilter) throws -> Int {
@@ -130,13 +120,13 @@ final class SQLiteTransaction: StoreTransaction {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let stamp = now.timeIntervalSince1970
-        let envID = try environmentID(SQLiteJSON.text(spec.env))
+        let envID = try environmentID(StoreJSON.text(spec.env))
         try insert.execute(arguments: [
-            admission.state.rawValue, spec.queueName, spec.priority ?? 0, SQLiteJSON.text(spec.argv ?? []), spec.shell,
-            spec.cwd, envID, SQLiteJSON.text(spec.labels), spec.session, spec.timeout,
+            admission.state.rawValue, spec.queueName, spec.priority ?? 0, StoreJSON.text(spec.argv ?? []), spec.shell,
+            spec.cwd, envID, StoreJSON.text(spec.labels), spec.session, spec.timeout,
             spec.outputCap ?? JobSpec.defaultOutputCap, stamp, admission.runAt.timeIntervalSince1970, admission.ready,
-            admission.pending.count, spec.after.map { SQLiteJSON.text($0) }, spec.unique,
-            spec.retryPolicy.retries, spec.retryOn.map { SQLiteJSON.text($0) }, spec.transientPattern,
+            admission.pending.count, spec.after.map { StoreJSON.text($0) }, spec.unique,
+            spec.retryPolicy.retries, spec.retryOn.map { StoreJSON.text($0) }, spec.transientPattern,
             spec.backoffMin, spec.backoffMax, spec.stallAfter, admission.brokenBy,
             admission.state.isTerminal ? stamp : nil, spec.notify, spec.onEnd,
         ])
@@ -261,20 +251,7 @@ final class SQLiteTransaction: StoreTransaction {
                 FROM attempts a JOIN jobs j ON j.id = a.job_id LEFT JOIN environments e ON e.id = j.env_id
                 WHERE a.ended_at IS NULL ORDER BY j.id
                 """)
-        return try rows.map { row in
-            var job = try SQLiteRows.storedJob(row, attempts: [])
-            let (env, envDamage) = SQLiteRows.environment(try? row.decode(String?.self, forColumn: "env_json"))
-            job.spec.env = env
-            let startedAt = (try? row.decode(Double.self, forColumn: "a_started_at")) ?? 0
-            // Attempts from before instances were recorded carry no node (their host column
-            // was not set with `--node`): every node reconciles them.
-            let instance = try? row.decode(String?.self, forColumn: "a_instance")
-            let node = instance == nil ? nil : try? row.decode(String?.self, forColumn: "a_host")
-            return ClaimedJob(
-                id: job.id, attempt: try row.decode(forColumn: "a_number"), queue: job.queue, spec: job.spec,
-                shimPid: try? row.decode(Int32?.self, forColumn: "a_shim_pid"),
-                startedAt: Date(timeIntervalSince1970: startedAt), node: node, damage: job.damage ?? envDamage)
-        }
+        return try rows.map(StoreRows.openAttempt)
     }
 
     func startAttempt(job: Int64, number: Int, worker: WorkerIdentity, now: Date) throws {
@@ -336,13 +313,8 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func readyJobs(queue: String, limit: Int) throws -> [StoredJob] {
-        try Row.fetchAll(try db.cachedStatement(sql: ClaimSQL.candidates), arguments: [queue, limit]).map { row in
-            var job = try SQLiteRows.storedJob(row, attempts: [])
-            let (env, envDamage) = SQLiteRows.environment(try row.decode(forColumn: "env_json"))
-            job.spec.env = env
-            job.damage = job.damage ?? envDamage
-            return job
-        }
+        try Row.fetchAll(try db.cachedStatement(sql: ClaimSQL.candidates), arguments: [queue, limit]).map(
+            StoreRows.jobWithEnvironment)
     }
 
     func hasReadyJobs(queue: String) throws -> Bool {

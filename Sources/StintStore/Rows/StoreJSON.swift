@@ -1,13 +1,13 @@
 import Foundation
 import StintCore
 
-/// The JSON columns of the SQLite store (argv, labels, environments, `after`, `retry_on`)
-/// written and read by hand (StintCore's ``JSONWriter`` and ``JSONValue``): Foundation's
+/// The JSON columns of every store (argv, labels, environments, `after`, `retry_on`)
+/// written and read by hand as text, (StintCore's ``JSONWriter`` and ``JSONValue``): Foundation's
 /// coders cost more than the rest of reading a job row together (a drain's profile had
 /// them at about a fifth of the daemon's time). A text the hand reader does not take goes
 /// to `JSONDecoder`, so that a damaged row fails with the error it always had.
-enum SQLiteJSON {
-    static func text(_ strings: [String]) -> String {
+package enum StoreJSON {
+    package static func text(_ strings: [String]) -> String {
         var writer = JSONWriter()
         writer.beginArray()
         for string in strings { writer.string(string) }
@@ -16,7 +16,7 @@ enum SQLiteJSON {
     }
 
     /// Keys sorted: the same map is the same text, which is what environments are shared by.
-    static func text(_ map: [String: String]) -> String {
+    package static func text(_ map: [String: String]) -> String {
         var writer = JSONWriter()
         writer.beginObject()
         for key in map.keys.sorted() {
@@ -27,7 +27,7 @@ enum SQLiteJSON {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    static func text<N: BinaryInteger>(_ numbers: [N]) -> String {
+    package static func text<N: BinaryInteger>(_ numbers: [N]) -> String {
         var writer = JSONWriter()
         writer.beginArray()
         for number in numbers { writer.integer(number) }
@@ -35,7 +35,7 @@ enum SQLiteJSON {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    static func strings(_ text: String?) throws -> [String] {
+    package static func strings(_ text: String?) throws -> [String] {
         if let items = parsed(text)?.arrayValue {
             let strings = items.compactMap(\.stringValue)
             if strings.count == items.count { return strings }
@@ -43,7 +43,7 @@ enum SQLiteJSON {
         return try decoded([String].self, text)
     }
 
-    static func stringMap(_ text: String?) throws -> [String: String] {
+    package static func stringMap(_ text: String?) throws -> [String: String] {
         if case .object(let members)? = parsed(text) {
             var map: [String: String] = [:]
             map.reserveCapacity(members.count)
@@ -56,7 +56,7 @@ enum SQLiteJSON {
         return try decoded([String: String].self, text)
     }
 
-    static func integers<N: FixedWidthInteger & Decodable>(_ text: String?, as type: N.Type = N.self) throws -> [N] {
+    package static func integers<N: FixedWidthInteger & Decodable>(_ text: String?, as type: N.Type = N.self) throws -> [N] {
         if let items = parsed(text)?.arrayValue {
             let numbers = items.compactMap { $0.integer(N.self) }
             if numbers.count == items.count { return numbers }
