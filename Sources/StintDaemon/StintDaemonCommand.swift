@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import StintCore
+import StintEngine
 import StintRunner
 import StintServer
 
@@ -52,7 +53,7 @@ struct StintDaemonCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The store the daemon keeps jobs in: sqlite:PATH (default: stint.db in the state folder).",
+            "The store the daemon keeps jobs in: sqlite:PATH, or postgres://USER[:PASS]@HOST[:PORT]/DB shared by several daemons (default: $STINT_STORE, else stint.db in the state folder).",
             valueName: "URL"))
     var store: String?
 
@@ -61,6 +62,21 @@ struct StintDaemonCommand: AsyncParsableCommand {
             "This daemon's node name, recorded on every attempt it claims; it reconciles only its node's attempts (default: the host name).",
             valueName: "NAME"))
     var node: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: "On a shared store: how often this daemon renews its lease and its attempts', and looks for attempts to rescue.")
+    var heartbeat: String = "5s"
+
+    @Option(
+        parsing: .unconditional,
+        help: "On a shared store: how long a heartbeat's lease lasts; a node silent this long is down and its attempts are rescued (at least --heartbeat).")
+    var lease: String = "15s"
+
+    @Option(
+        parsing: .unconditional,
+        help: "On a shared store: how often to look for work and control requests in case a notification was lost (jittered by 20%).")
+    var poll: String = "1s"
 
     @Option(
         help: ArgumentHelp(
@@ -82,6 +98,8 @@ struct StintDaemonCommand: AsyncParsableCommand {
     private var listenAddress: HostPort?
     /// `store` parsed, set by `validate()`; `nil`: the state folder's `stint.db`.
     private var storeURL: StoreURL?
+    /// The cluster options, set by `validate()`.
+    private var clusterOptions = ClusterService.Options()
 
     /// A duration flag's seconds: a negative value, or one that is not a duration, says so.
     private static func seconds(_ text: String, _ flag: String) throws -> Double {
@@ -129,7 +147,21 @@ struct StintDaemonCommand: AsyncParsableCommand {
             }
             listenAddress = address
         }
-        if let store { storeURL = try StoreURL.parse(store) }
+        if let store = store ?? ProcessInfo.processInfo.environment["STINT_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            storeURL = try StoreURL.parse(store)
+        }
+        let heartbeatSeconds = try Self.seconds(heartbeat, "--heartbeat")
+        let leaseSeconds = try Self.seconds(lease, "--lease")
+        let pollSeconds = try Self.seconds(poll, "--poll")
+        guard heartbeatSeconds >= 0.1, pollSeconds >= 0.01 else {
+            throw ValidationError("--heartbeat must be at least 100ms, --poll at least 10ms")
+        }
+        guard leaseSeconds >= heartbeatSeconds else {
+            throw ValidationError("--lease (\(lease)) must be at least --heartbeat (\(heartbeat)), or every lease runs out between beats")
+        }
+        clusterOptions = ClusterService.Options(
+            heartbeat: heartbeatSeconds, lease: leaseSeconds, poll: pollSeconds,
+            address: listenAddress.map(Self.advertised))
         if let node {
             do {
                 try WorkerIdentity.validate(node: node)
@@ -137,6 +169,13 @@ struct StintDaemonCommand: AsyncParsableCommand {
                 throw ValidationError("--node: \(error.message)")
             }
         }
+    }
+
+    /// The address other nodes reach this daemon's `--listen` API at: its host, or this
+    /// host's name when it listens on every address.
+    private static func advertised(_ address: HostPort) -> String {
+        let host = ["0.0.0.0", "::", ""].contains(address.host) ? ProcessInfo.processInfo.hostName : address.host
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
     }
 
     func run() async throws {
@@ -160,9 +199,9 @@ struct StintDaemonCommand: AsyncParsableCommand {
                     paths: StintPaths(environment: environment), parallel: parallelJobs, shimPath: shim,
                     retention: retentionSeconds, delivery: deliveryPolicy, shutdownBudget: shutdownBudgetSeconds,
                     listen: listenAddress, idleTimeout: idleTimeoutSeconds,
-                    node: node ?? ProcessInfo.processInfo.hostName, traceHandOffs: traceHandOffs),
+                    node: node ?? ProcessInfo.processInfo.hostName, traceHandOffs: traceHandOffs, cluster: clusterOptions),
                 store: { paths in
-                    try (storeURL ?? .sqlite(path: paths.database)).open(notificationCap: notificationCap)
+                    try await (storeURL ?? .sqlite(path: paths.database)).open(notificationCap: notificationCap, logger: logger)
                 },
                 logger: logger)
         } catch let error as StintError {

@@ -8,8 +8,18 @@ public struct LogSource: Sendable {
     public var job: Int64
     /// The attempt (0: the job has not started yet).
     public var attempt: Int
-    /// The attempt's log; `nil` before the first attempt.
+    /// The attempt's log; `nil` before the first attempt, and when another node has it.
     public var log: AttemptLog?
+    /// The node whose daemon has the log, when it is another node of a shared store.
+    public var peer: PeerNode? = nil
+}
+
+/// Another node of a shared store, reachable through its API.
+public struct PeerNode: Sendable, Hashable {
+    /// Its name.
+    public var node: String
+    /// Its API's address, `http://HOST:PORT`.
+    public var address: String
 }
 
 /// One attempt's output as the API serves it: its head, its tail, all of it, or followed

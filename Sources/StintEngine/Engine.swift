@@ -33,13 +33,18 @@ public final class Engine: Sendable {
         public var worker: WorkerIdentity
         /// Where each attempt's steps are stamped (``HandOffTrace``). Default: `nil`, nowhere.
         public var trace: HandOffTrace?
+        /// How this daemon takes part in a store shared by several (``ClusterService``);
+        /// used only when the store is one (``ClusterStore``). Default: its defaults.
+        public var cluster: ClusterService.Options
 
         /// Creates a configuration.
         public init(
             parallel: Int = ProcessInfo.processInfo.activeProcessorCount, stalls: StallWatchdog.Options = .init(),
             retention: RetentionService.Options = .init(), preflight: PreflightService.Options = .init(),
-            worker: WorkerIdentity = WorkerIdentity(node: ProcessInfo.processInfo.hostName), trace: HandOffTrace? = nil
+            worker: WorkerIdentity = WorkerIdentity(node: ProcessInfo.processInfo.hostName), trace: HandOffTrace? = nil,
+            cluster: ClusterService.Options = .init()
         ) {
+            self.cluster = cluster
             self.worker = worker
             self.trace = trace
             self.parallel = max(1, parallel)
@@ -58,6 +63,10 @@ public final class Engine: Sendable {
     private let stallWatchdog: StallWatchdog
     private let retention: RetentionService
     private let preflights: PreflightService
+    private let clusterService: ClusterService?
+    /// When this engine was created (its daemon's start).
+    private let startedAt = Date()
+    private let attempts: AttemptSupervisor
     let store: JobLedger
     let clock: any StintClock
     private let settlement: Settlement
@@ -74,9 +83,10 @@ public final class Engine: Sendable {
         store: JobLedger, paths: StintPaths, processes: any ProcessSupervisor, configuration: Configuration = .init(),
         clock: any StintClock = SystemClock(), logger: Logger
     ) {
+        let cluster = store.store as? any ClusterStore
         let context = EngineContext(
             store: store, worker: configuration.worker, processes: processes, clock: clock, paths: paths, logger: logger,
-            trace: configuration.trace)
+            trace: configuration.trace, cluster: cluster)
         self.store = store
         self.clock = clock
         self.paths = paths
@@ -86,6 +96,7 @@ public final class Engine: Sendable {
         let slots = SlotLine()
         let recorder = OutcomeRecorder(context: context, settlement: settlement, slots: slots)
         let attempts = AttemptSupervisor(context: context, recorder: recorder)
+        self.attempts = attempts
         let schedule = WakeSchedule(clock: clock)
         let requests = PreflightRequests()
         let dispatcher = Dispatcher(
@@ -109,14 +120,24 @@ public final class Engine: Sendable {
         wakeUps = WakeUpService(schedule: schedule, dispatcher: dispatcher)
         stallWatchdog = StallWatchdog(
             options: configuration.stalls, context: context, attempts: attempts, settlement: settlement)
-        retention = RetentionService(options: configuration.retention, context: context)
+        // Retention runs on one node at a time: here until the first heartbeat says otherwise.
+        let leadership = Leadership(holds: cluster == nil)
+        retention = RetentionService(options: configuration.retention, context: context, leadership: leadership)
+        clusterService = cluster.map { cluster in
+            ClusterService(
+                options: configuration.cluster, cluster: cluster, context: context, dispatcher: dispatcher,
+                attempts: attempts, recorder: recorder, waiters: settlement.waiters, leadership: leadership)
+        }
         preflights = PreflightService(
             options: configuration.preflight, context: context, requests: requests, dispatcher: dispatcher)
     }
 
     /// The engine's loops, for the daemon's `ServiceGroup`: wake-ups, the stall watchdog,
-    /// retention and preflights. Each returns on graceful shutdown; none throws.
-    public var services: [any Service] { [wakeUps, stallWatchdog, retention, preflights] }
+    /// retention and preflights, and on a shared store the cluster's. Each returns on
+    /// graceful shutdown; none throws.
+    public var services: [any Service] {
+        [wakeUps, stallWatchdog, retention, preflights] + (clusterService.map { [$0] } ?? [])
+    }
 
     /// Calls `observer` whenever a change queues deliveries (the delivery worker's poke).
     public func setDeliveryObserver(_ observer: @escaping @Sendable () -> Void) {
@@ -132,6 +153,12 @@ public final class Engine: Sendable {
     /// lets go, then fills the free slots. Call it before serving the API and before running
     /// ``services``.
     public func start() async throws {
+        if let clusterService {
+            // Attempts claimed from now on get this node's lease.
+            try await clusterService.cluster.registerNode(
+                configuration.worker, address: configuration.cluster.address, lease: configuration.cluster.lease,
+                version: StintVersion.current, pid: Int64(ProcessInfo.processInfo.processIdentifier))
+        }
         try await reconciler.reconcile()
         await retention.pruneExpired()
         await dispatcher.dispatch()
@@ -180,6 +207,21 @@ public final class Engine: Sendable {
     /// The log of a job's attempt (the latest by default), for the API's log endpoint.
     public func logSource(_ id: Int64, attempt: Int?, scope: String? = nil) async throws -> LogSource {
         try await queries.logSource(id, attempt: attempt, scope: scope)
+    }
+
+    /// The daemons sharing the store; on a store of one host, this daemon alone.
+    public func nodes() async throws -> NodesResponse {
+        if let cluster = clusterService?.cluster { return NodesResponse(nodes: try await cluster.nodes(), shared: true) }
+        let running = await attempts.count
+        let now = clock.now()
+        return NodesResponse(
+            nodes: [
+                NodeView(
+                    node: configuration.worker.node, instance: configuration.worker.instance, address: configuration.cluster.address,
+                    version: StintVersion.current, pid: Int64(ProcessInfo.processInfo.processIdentifier), startedAt: startedAt,
+                    heartbeatAt: now, lease: 0, alive: true, stoppedAt: nil, running: running,
+                    roles: [ClusterService.maintenanceRole])
+            ], shared: false)
     }
 
     /// Whether job `id` has ended (or no longer exists).

@@ -18,6 +18,8 @@ struct EngineContext: Sendable {
     let logger: Logger
     /// Where each attempt's steps are stamped, when the daemon was asked to.
     var trace: HandOffTrace? = nil
+    /// The store as shared by several daemons, when it is one.
+    var cluster: (any ClusterStore)? = nil
 
     /// Stamps `step` of `job`'s attempt `attempt` in the trace, if there is one.
     func mark(_ step: HandOffTrace.Step, job: Int64, attempt: Int) {

@@ -112,6 +112,14 @@ struct JobCommands: Sendable {
                 return try await queries.show(id, scope: nil)
             }
             guard let job = try await store.job(id) else { throw StintError.jobNotFound(id) }
+            if let (cluster, attempt) = remoteAttempt(of: job) {
+                // Another node runs it: the stop is durable here, the signal goes through the
+                // store to that node (or, if it is down, its attempt is rescued as cancelled).
+                try await store.requestStop(id)
+                try await cluster.requestControl(
+                    ControlRequest(node: attempt.host, job: id, attempt: attempt.number, action: .stop(grace: grace)))
+                return try await queries.show(id, scope: nil)
+            }
             if job.state != .running {
                 do {
                     let cancelled = try await store.apply(.cancel, to: id, now: context.clock.now())
@@ -132,10 +140,23 @@ struct JobCommands: Sendable {
         _ = try await queries.visibleJob(id, scope: scope)
         guard let entry = await attempts.entry(id) else {
             guard let job = try await context.store.job(id) else { throw StintError.jobNotFound(id) }
+            if let (cluster, attempt) = remoteAttempt(of: job) {
+                try await cluster.requestControl(
+                    ControlRequest(node: attempt.host, job: id, attempt: attempt.number, action: .signal(signal)))
+                return try await queries.show(id, scope: nil)
+            }
             throw StintError(.conflict, "job \(id) is \(job.state.rawValue), not running")
         }
         try context.processes.signal(entry.id, pid: entry.pid, signal: signal)
         return try await queries.show(id, scope: nil)
+    }
+
+    /// The open attempt of a running job that another node runs, on a shared store.
+    private func remoteAttempt(of job: StoredJob) -> (any ClusterStore, StoredAttempt)? {
+        guard job.state == .running, let cluster = context.cluster, let attempt = job.attempts.last, attempt.outcome == nil,
+            attempt.host != context.worker.node
+        else { return nil }
+        return (cluster, attempt)
     }
 
     /// Applies `release` (held → queued) or `retry` (ended → queued) to each job.

@@ -63,12 +63,36 @@ struct JobQueries: Sendable {
             if job.attemptCount == 0 { return LogSource(job: id, attempt: 0, log: nil) }
             throw StintError(.notFound, "job \(id) has no attempt \(number)")
         }
+        if let cluster = context.cluster, let attempt = job.attempts.first(where: { $0.number == number }),
+            attempt.host != context.worker.node
+        {
+            return LogSource(job: id, attempt: number, log: nil, peer: try await peer(attempt.host, cluster))
+        }
         let attemptID = AttemptID(job: id, attempt: number)
         return LogSource(
             job: id, attempt: number,
             log: AttemptLog(
                 id: attemptID, reader: context.processes.log(attemptID, cap: job.spec.outputCap ?? 0),
                 processes: context.processes))
+    }
+
+    /// Node `name` of the shared store, when its daemon is up and serves an API others can reach.
+    private func peer(_ name: String, _ cluster: any ClusterStore) async throws -> PeerNode {
+        guard let node = try await cluster.nodes().first(where: { $0.node == name }) else {
+            throw StintError(.unavailable, "the log is on node \(name), which is not registered in the store")
+        }
+        guard node.alive else {
+            throw StintError(
+                .unavailable,
+                "the log is on node \(name), whose daemon is down (last heartbeat \(RFC3339.format(node.heartbeatAt)))",
+                hint: "start the daemon on \(name) again, or read the log in its state folder")
+        }
+        guard let address = node.address else {
+            throw StintError(
+                .unavailable, "the log is on node \(name), whose daemon serves no API to other nodes",
+                hint: "start the daemon on \(name) with --listen HOST:PORT")
+        }
+        return PeerNode(node: name, address: address)
     }
 
     /// Whether job `id` has ended (or no longer exists).

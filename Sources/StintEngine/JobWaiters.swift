@@ -60,6 +60,11 @@ actor JobWaiters {
         }
     }
 
+    /// Every job some waiter still waits for.
+    func pendingJobs() -> [Int64] {
+        Array(Set(waiters.values.filter { !$0.done }.flatMap(\.pending))).sorted()
+    }
+
     /// Wakes every waiter with "not done", as the daemon shuts down.
     func cancelAll() {
         for token in waiters.keys { finish(token, done: false) }

@@ -5,7 +5,8 @@ public import StintCore
 import StintStore
 
 /// Deletes ended jobs, with their logs and run folders, once they are older than the
-/// retention.
+/// retention. On a store shared by several daemons, only the holder of the maintenance
+/// role prunes (``ClusterService``).
 public struct RetentionService: Service {
     /// How long ended jobs are kept, and how often the service looks.
     public struct Options: Sendable {
@@ -24,6 +25,8 @@ public struct RetentionService: Service {
 
     let options: Options
     let context: EngineContext
+    /// Whether this daemon runs the cluster's maintenance now (always, on a store of one host).
+    let leadership: Leadership
 
     /// Prunes every ``Options/interval`` seconds on the engine's clock, until a graceful
     /// shutdown or cancellation: it returns then. It never throws; a prune that fails is
@@ -44,6 +47,7 @@ public struct RetentionService: Service {
 
     /// Deletes the jobs that ended longer than the retention ago.
     func pruneExpired() async {
+        guard leadership.holds else { return }
         guard let cutoff = Retention.cutoff(now: context.clock.now(), retention: options.retention) else { return }
         do {
             let removed = try await context.store.prune(endedBefore: cutoff)

@@ -46,8 +46,9 @@ extension PostgresJobStore {
 
     /// One write transaction of the store's own statements (beside the seam's row operations).
     func transact<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
-        try await onThread { session in
-            try Self.transaction(session, "BEGIN") { try body(PostgresTransaction(session, writing: true)) }
+        let origin = self.origin
+        return try await onThread { session in
+            try Self.transaction(session, "BEGIN") { try body(PostgresTransaction(session, writing: true, origin: origin)) }
         }
     }
 }

@@ -31,6 +31,8 @@ public final class PostgresJobStore: JobStore, TokenStore {
     private let nextID = Atomic<Int>(1)
     /// Seconds a connection attempt may take. Default 5.
     let connectTimeout: Double
+    /// This store's id in the notifications it sends, so that its listener ignores its own.
+    let origin = UUID().uuidString.lowercased()
     /// How many times a write that lost a race runs at most: 8.
     static let maxRuns = 8
 
@@ -64,11 +66,12 @@ public final class PostgresJobStore: JobStore, TokenStore {
     public var location: String { url.description }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await onThread { session in
+        let origin = self.origin
+        return try await onThread { session in
             var run = 1
             while true {
                 do {
-                    return try Self.transaction(session, "BEGIN") { try body(PostgresTransaction(session, writing: true)) }
+                    return try Self.transaction(session, "BEGIN") { try body(PostgresTransaction(session, writing: true, origin: origin)) }
                 } catch where PostgresFailure.isRetryable(error) && run < Self.maxRuns {
                     run += 1
                     // A short, growing pause lets the transaction that won finish.
@@ -79,9 +82,10 @@ public final class PostgresJobStore: JobStore, TokenStore {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
-        try await onThread { session in
+        let origin = self.origin
+        return try await onThread { session in
             try Self.transaction(session, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") {
-                try body(PostgresTransaction(session, writing: false))
+                try body(PostgresTransaction(session, writing: false, origin: origin))
             }
         }
     }

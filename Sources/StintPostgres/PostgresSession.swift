@@ -24,10 +24,7 @@ final class PostgresSession: @unchecked Sendable {
 
     /// Connects, blocking the calling thread; `E_UNAVAILABLE` naming `url` (password masked).
     static func connect(_ url: PostgresURL, timeout: Double, logger: Logger, id: Int) throws -> PostgresSession {
-        var configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
-            tls: .disable)
-        configuration.options.connectTimeout = .milliseconds(Int64(timeout * 1000))
+        let configuration = configuration(url, timeout: timeout)
         do {
             let connection = try PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
@@ -36,6 +33,15 @@ final class PostgresSession: @unchecked Sendable {
         } catch {
             throw StintError(.unavailable, "cannot reach the store \(url): \(PostgresFailure.describe(error))")
         }
+    }
+
+    /// How to connect to `url`: plain TCP (TLS is left to the network, as for `--listen`).
+    static func configuration(_ url: PostgresURL, timeout: Double) -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+            tls: .disable)
+        configuration.options.connectTimeout = .milliseconds(Int64(timeout * 1000))
+        return configuration
     }
 
     /// Runs `query` and returns its rows; marks the session broken when the connection failed.

@@ -14,12 +14,17 @@ final class PostgresTransaction: StoreTransaction {
     /// Whether this transaction told the other daemons to look for work (once is enough:
     /// the server sends one notification at commit).
     private var rangWake = false
-    /// The channel daemons listen on for work to claim.
+    /// The id of the store this transaction runs on, sent with its notifications.
+    let origin: String
+    /// The channel daemons listen on for work to claim; the payload is the origin.
     static let wakeChannel = "stint_wake"
+    /// The channel a job's end is told on, as `ORIGIN JOB`: waiters on other nodes wake.
+    static let endedChannel = "stint_ended"
 
-    init(_ session: PostgresSession, writing: Bool) {
+    init(_ session: PostgresSession, writing: Bool, origin: String) {
         self.session = session
         self.writing = writing
+        self.origin = origin
     }
 
     // MARK: Running statements
@@ -44,7 +49,7 @@ final class PostgresTransaction: StoreTransaction {
     func ringWake() throws {
         guard !rangWake else { return }
         rangWake = true
-        try run("SELECT pg_notify(\(Self.wakeChannel), '')")
+        try run("SELECT pg_notify(\(Self.wakeChannel), \(origin))")
     }
 
     // MARK: Jobs
@@ -182,6 +187,7 @@ final class PostgresTransaction: StoreTransaction {
         statement.sql = "UPDATE jobs SET \(assignments.joined(separator: ", ")) WHERE id = \(statement.bind(id))"
         try run(statement.query)
         if change.state == .queued || change.ready == true || change.runAt != nil { try ringWake() }
+        if let state = change.state, state.isTerminal { try run("SELECT pg_notify(\(Self.endedChannel), \("\(origin) \(id)"))") }
     }
 
     func promoteDueJobs(now: Date) throws {

@@ -4,7 +4,7 @@ public import StintCore
 /// Where a PostgreSQL store is: `postgres://USER[:PASS]@HOST[:PORT]/DB` (or `postgresql://`).
 /// User and password may be percent-encoded; the password never appears in
 /// ``description``, which every message and `daemon status` use.
-public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
+public struct PostgresURL: Sendable, Hashable, Codable, CustomStringConvertible {
     public var user: String
     public var password: String?
     public var host: String

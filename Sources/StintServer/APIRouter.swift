@@ -15,6 +15,8 @@ struct APIRouter {
     let tokens: APITokens
     /// Which listener this router serves: TCP requests must present a token.
     let transport: Transport
+    /// The other daemons of a shared store, for logs of their jobs; `nil` on a store of one host.
+    var peers: PeerLink? = nil
 
     func build() -> Router<StintRequestContext> {
         let base = Router(context: StintRequestContext.self)
@@ -61,9 +63,20 @@ struct APIRouter {
         router.get("/v1/jobs/:id") { _, context in
             try await json { try await engine.show(try id(context), scope: context.session) }
         }
+        router.get("/v1/nodes") { _, _ in
+            try await json { try await engine.nodes() }
+        }
         router.get("/v1/jobs/:id/log") { request, context in
             do {
-                return try await log(id(context), request.uri.queryParameters, scope: context.session)
+                let source = try await engine.logSource(
+                    try id(context), attempt: try attempt(request.uri.queryParameters), scope: context.session)
+                if let peer = source.peer {
+                    guard let peers, request.headers[PeerLink.forwarded] == nil else {
+                        throw StintError(.unavailable, "the log of job \(source.job) is on node \(peer.node), which this daemon cannot reach")
+                    }
+                    return try await peers.log(source.job, query: request.uri.query, scope: context.session, from: peer)
+                }
+                return try await log(source, request.uri.queryParameters)
             } catch {
                 return errorResponse(error)
             }
@@ -263,9 +276,13 @@ struct APIRouter {
 
     // MARK: - Logs
 
-    private func log(_ id: Int64, _ query: Parameters, scope: String?) async throws -> Response {
-        let attempt = try query.get("attempt").map { try integer($0, "attempt", maximum: 1_000_000) }
-        let source = try await engine.logSource(id, attempt: attempt.map(Int.init), scope: scope)
+    /// The `attempt=` of a log request.
+    private func attempt(_ query: Parameters) throws -> Int? {
+        try query.get("attempt").map { Int(try integer($0, "attempt", maximum: 1_000_000)) }
+    }
+
+    private func log(_ source: LogSource, _ query: Parameters) async throws -> Response {
+        let id = source.job
         let follow = query.get("follow") == "1"
         let head = try query.get("head").map { try integer($0, "head", maximum: Limits.maxLogLines) }
         let tail = try query.get("tail").map { try integer($0, "tail", maximum: Limits.maxLogLines) }

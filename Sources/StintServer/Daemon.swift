@@ -5,7 +5,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 public import StintCore
-import StintEngine
+public import StintEngine
 public import StintStore
 import AsyncHTTPClient
 import UnixSignals
@@ -45,14 +45,18 @@ public enum Daemon {
         /// The file each attempt's steps are stamped in (StintEngine's `HandOffTrace`).
         /// Default: `nil`, none.
         public var traceHandOffs: String?
+        /// How this daemon takes part in a shared store (heartbeat, lease, poll, address).
+        /// Default: StintEngine's `ClusterService.Options` defaults.
+        public var cluster: ClusterService.Options
         /// Creates options.
         public init(
             paths: StintPaths, parallel: Int, shimPath: String, retention: Double = Retention.defaultSeconds,
             delivery: DeliveryPolicy = DeliveryPolicy(),
             shutdownBudget: Double = DeliveryPolicy.defaultShutdownBudget, listen: HostPort? = nil,
             idleTimeout: Double = Daemon.defaultIdleTimeout, node: String = ProcessInfo.processInfo.hostName,
-            traceHandOffs: String? = nil
+            traceHandOffs: String? = nil, cluster: ClusterService.Options = .init()
         ) {
+            self.cluster = cluster
             self.node = node
             self.traceHandOffs = traceHandOffs
             self.idleTimeout = idleTimeout
@@ -83,12 +87,12 @@ public enum Daemon {
     /// `openStore` is called once the state folder is private (umask 077) and this daemon
     /// holds its lock: the store's files are created 0600, and no second daemon opens them.
     public static func run(
-        _ options: Options, store openStore: (StintPaths) throws -> JobLedger, logger: Logger
+        _ options: Options, store openStore: (StintPaths) async throws -> JobLedger, logger: Logger
     ) async throws {
         let paths = options.paths
         let jobUmask = try StateFolder.prepare(paths)
         let lock = try DaemonLock(path: paths.daemonLock)
-        let store = try openStore(paths)
+        let store = try await openStore(paths)
         let processes = ShimSupervisor(paths: paths, configuration: .init(shimPath: options.shimPath, jobUmask: jobUmask))
         var trace: HandOffTrace?
         if let path = options.traceHandOffs {
@@ -101,7 +105,7 @@ public enum Daemon {
             store: store, paths: paths, processes: processes,
             configuration: .init(
                 parallel: options.parallel, retention: .init(retention: options.retention),
-                worker: WorkerIdentity(node: options.node), trace: trace),
+                worker: WorkerIdentity(node: options.node), trace: trace, cluster: options.cluster),
             logger: logger)
         try await engine.start()
 
@@ -115,7 +119,17 @@ public enum Daemon {
 
         let info = DaemonInfo(paths: paths, parallel: engine.configuration.parallel)
         let tokens = APITokens(store: store)
-        let router = APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .unixSocket).build()
+        // On a shared store, this daemon's own token for the other daemons' APIs (logs of their jobs).
+        var peers: PeerLink?
+        var peerToken: TokenView?
+        if store.store is any ClusterStore, store.store is any TokenStore {
+            let created = try await tokens.create(session: nil)
+            peerToken = created
+            peers = created.token.map { PeerLink(http: http, token: $0) }
+        }
+        let router = APIRouter(
+            engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .unixSocket, peers: peers
+        ).build()
         let socket = paths.socket
         let app = Application(
             router: router, server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(options.idleTimeout * 1000)))),
@@ -132,7 +146,9 @@ public enum Daemon {
             services.append(
                 tcpApplication(
                     listen, idleTimeout: options.idleTimeout,
-                    router: APIRouter(engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .tcp).build(),
+                    router: APIRouter(
+                        engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .tcp, peers: peers
+                    ).build(),
                     info: info, logger: logger))
         }
         services.append(DeliveryService(worker: deliveries, options: .init(shutdownBudget: options.shutdownBudget)))
@@ -147,9 +163,11 @@ public enum Daemon {
         do {
             try await group.run()
         } catch {
+            if let peerToken { _ = try? await store.revokeToken(id: peerToken.id, now: Date()) }
             try? await http.shutdown()
             throw error
         }
+        if let peerToken { _ = try? await store.revokeToken(id: peerToken.id, now: Date()) }
         try await http.shutdown()
         unlink(socket)
         withExtendedLifetime(lock) {}
