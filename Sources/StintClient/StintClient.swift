@@ -98,6 +98,11 @@ public struct StintClient: Sendable {
         }
     }
 
+    /// The daemons sharing the store (this one alone on a store of one host).
+    public func nodes() throws -> NodesResponse {
+        try call("GET", "/v1/nodes", Empty?.none, as: NodesResponse.self)
+    }
+
     /// Every queue with its counts, breaker and preflight.
     public func queues() throws -> [QueueView] {
         try call("GET", "/v1/queues", Empty?.none, as: [QueueView].self)

@@ -131,6 +131,12 @@ public struct ClusterService: Service {
                 await recorder.record(lost, outcome: outcome, pid: nil)
             }
             leadership.holds = try await cluster.holdRole(Self.maintenanceRole, worker: context.worker, lease: options.lease)
+            if let clock = context.clock as? OffsetClock {
+                // Half the round trip of the read is the error of the measure.
+                let before = Date()
+                let storeNow = try await cluster.now()
+                clock.seconds = storeNow.timeIntervalSince(before.addingTimeInterval(Date().timeIntervalSince(before) / 2))
+            }
         } catch {
             logger.error("heartbeat failed; trying again", metadata: ["error": "\(error)"])
         }

@@ -29,13 +29,18 @@ public actor DeliveryWorker {
         public var concurrency: Int
         /// Deliveries read from the store per round. Default 100.
         public var batchSize: Int
+        /// Seconds a round's deliveries are held for this daemon, on a store shared by several
+        /// (each delivery goes from one daemon; one whose daemon died goes again after it).
+        /// Default 0: a store of one host, where nothing else takes them.
+        public var lease: Double
 
         /// Creates a configuration.
         public init(
             policy: DeliveryPolicy = DeliveryPolicy(), paths: StintPaths,
             environment: [String: String] = ProcessInfo.processInfo.environment, concurrency: Int = 4,
-            batchSize: Int = 100
+            batchSize: Int = 100, lease: Double = 0
         ) {
+            self.lease = max(0, lease)
             self.policy = policy
             self.paths = paths
             self.environment = environment
@@ -138,7 +143,7 @@ public actor DeliveryWorker {
         let now = clock.now()
         let due: [DeliveryView]
         do {
-            due = try await store.dueDeliveries(now: now, limit: configuration.batchSize)
+            due = try await store.dueDeliveries(now: now, limit: configuration.batchSize, lease: configuration.lease)
         } catch {
             logger.error("cannot read due deliveries", metadata: ["error": "\(error)"])
             return now.addingTimeInterval(Self.storeRetryDelay)

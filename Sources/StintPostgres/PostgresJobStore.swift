@@ -152,18 +152,6 @@ public final class PostgresJobStore: JobStore, TokenStore {
         }
         idle.withLock { $0.append(session) }
     }
-
-    /// The server's clock minus this host's, in seconds, measured over one round trip: the
-    /// database's clock decides run_at, leases and breaker pauses for every daemon.
-    public func clockOffset() async throws -> Double {
-        try await onThread { session in
-            let before = Date().timeIntervalSince1970
-            let rows = try session.query("SELECT extract(epoch FROM clock_timestamp())::float8 AS now")
-            let after = Date().timeIntervalSince1970
-            let server = try rows.first?.makeRandomAccess()["now"].decode(Double.self) ?? (before + after) / 2
-            return server - (before + after) / 2
-        }
-    }
 }
 
 extension JobStore where Self == PostgresJobStore {

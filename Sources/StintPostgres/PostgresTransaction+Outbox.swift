@@ -84,6 +84,10 @@ extension PostgresTransaction {
             """)
     }
 
+    func leaseDelivery(_ id: Int64, until: Date) throws {
+        try run("UPDATE deliveries SET next_at = \(until.timeIntervalSince1970) WHERE id = \(id) AND status = 'pending'")
+    }
+
     func dueDeliveries(now: Date, limit: Int) throws -> (due: [DeliveryView], damaged: [(id: Int64, reason: String)]) {
         var due: [DeliveryView] = []
         var damaged: [(id: Int64, reason: String)] = []

@@ -101,18 +101,26 @@ public enum Daemon {
             }
             trace = opened
         }
+        // On a shared store, the store's clock decides: this host's, moved by the measured
+        // difference (measured again at every heartbeat).
+        var clock: any StintClock = SystemClock()
+        if let cluster = store.store as? any ClusterStore {
+            let before = Date()
+            let storeNow = try await cluster.now()
+            clock = OffsetClock(offset: storeNow.timeIntervalSince(before.addingTimeInterval(Date().timeIntervalSince(before) / 2)))
+        }
         let engine = Engine(
             store: store, paths: paths, processes: processes,
             configuration: .init(
                 parallel: options.parallel, retention: .init(retention: options.retention),
                 worker: WorkerIdentity(node: options.node), trace: trace, cluster: options.cluster),
-            logger: logger)
+            clock: clock, logger: logger)
         try await engine.start()
 
         let metrics = Self.metrics
         let http = DeliveryWorker.makeHTTPClient()
         let deliveries = DeliveryWorker(
-            store: store, configuration: .init(policy: options.delivery, paths: paths), httpClient: http,
+            store: store, configuration: deliveryConfiguration(options, shared: store.store is any ClusterStore), httpClient: http,
             metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
         // Deliveries queued while the engine started are due already: the worker's first round sends them.
         engine.setDeliveryObserver { deliveries.poke() }
@@ -173,6 +181,18 @@ public enum Daemon {
         withExtendedLifetime(lock) {}
         logger.info("stint daemon stopped; running jobs continue under their shims")
     }
+}
+
+/// How deliveries are sent. On a shared store, a round takes as many as go at once and holds
+/// them for as long as they may take (each one's timeout, one after another), plus 30 s.
+private func deliveryConfiguration(_ options: Daemon.Options, shared: Bool) -> DeliveryWorker.Configuration {
+    var configuration = DeliveryWorker.Configuration(policy: options.delivery, paths: options.paths)
+    if shared {
+        configuration.batchSize = configuration.concurrency
+        let longest = max(options.delivery.webhookTimeout, options.delivery.commandTimeout)
+        configuration.lease = Double(configuration.batchSize) * longest + 30
+    }
+    return configuration
 }
 
 /// The API on `address` for clients with an API token: same routes as the socket.

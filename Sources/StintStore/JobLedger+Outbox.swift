@@ -76,8 +76,17 @@ extension JobLedger {
     /// Pending deliveries due at `now`, oldest first. A delivery whose row does not decode
     /// can never be sent: it ends `permanent` with the reason, so it neither blocks the
     /// others nor stays due for ever.
-    public func dueDeliveries(now: Date, limit: Int) async throws -> [DeliveryView] {
-        let (due, damaged) = try await store.read { tx in try tx.dueDeliveries(now: now, limit: limit) }
+    /// With `lease` above 0 (a store shared by several daemons), the deliveries returned are
+    /// held for the caller for `lease` seconds, so that no other daemon sends them meanwhile;
+    /// one the caller does not record in time (it died) is due again then.
+    public func dueDeliveries(now: Date, limit: Int, lease: Double = 0) async throws -> [DeliveryView] {
+        let (due, damaged) =
+            lease > 0
+            ? try await store.write { tx in
+                let found = try tx.dueDeliveries(now: now, limit: limit)
+                for delivery in found.due { try tx.leaseDelivery(delivery.id, until: now.addingTimeInterval(lease)) }
+                return found
+            } : try await store.read { tx in try tx.dueDeliveries(now: now, limit: limit) }
         for (id, reason) in damaged {
             try await recordDelivery(
                 id: id, status: .permanent, nextAt: nil, error: "the stored delivery does not decode: \(reason)", now: now)

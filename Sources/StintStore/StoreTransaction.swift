@@ -95,6 +95,11 @@ public protocol StoreTransaction: StoreReading {
         now: Date
     ) throws -> Bool
 
+    /// Holds pending delivery `id` for the caller until `until` (its next attempt moves
+    /// there; no attempt is counted): while one daemon sends it, no other takes it, and if
+    /// that daemon dies, it is due again then.
+    func leaseDelivery(_ id: Int64, until: Date) throws
+
     /// Records one attempt of pending delivery `id`: still `pending` until `nextAt`, or a
     /// final status. A delivery that is not pending is left as it is.
     func updateDelivery(_ id: Int64, status: DeliveryStatus, nextAt: Date?, error: String?, now: Date) throws

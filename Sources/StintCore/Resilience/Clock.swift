@@ -139,3 +139,39 @@ public final class ManualClock: StintClock {
         }
     }
 }
+
+/// The wall clock moved by an offset that may change: on a store shared by several hosts,
+/// the store's clock (this host's plus the measured difference), so that every daemon
+/// agrees on run_at, leases and breaker pauses whatever its own clock says.
+public final class OffsetClock: StintClock {
+    private let offset: Mutex<Double>
+    private let base = SystemClock()
+
+    /// Creates a clock `offset` seconds ahead of this host's (behind, when negative).
+    public init(offset: Double = 0) {
+        self.offset = Mutex(offset)
+    }
+
+    /// Seconds this clock runs ahead of this host's.
+    public var seconds: Double {
+        get { offset.withLock { $0 } }
+        set { offset.withLock { $0 = newValue } }
+    }
+
+    /// This host's time plus the offset.
+    public func now() -> Date { base.now().addingTimeInterval(seconds) }
+
+    /// Sleeps until this clock reaches `deadline`, following a changed offset at least once a day.
+    public func sleep(until deadline: Date) async throws {
+        while true {
+            let left = deadline.timeIntervalSince(now())
+            guard left > 0 else { return }
+            try await Task.sleep(for: .seconds(Limits.sleepable(left)))
+        }
+    }
+
+    /// Sleeps `seconds` of elapsed time, as ``SystemClock`` does.
+    public func sleep(for seconds: Double) async throws {
+        try await base.sleep(for: seconds)
+    }
+}

@@ -344,6 +344,11 @@ final class MemoryTransaction: StoreTransaction {
         tables.deliveries[id] = delivery
     }
 
+    func leaseDelivery(_ id: Int64, until: Date) throws {
+        guard tables.deliveries[id]?.status == .pending else { return }
+        tables.deliveries[id]?.nextAt = until
+    }
+
     func dueDeliveries(now: Date, limit: Int) throws -> (due: [DeliveryView], damaged: [(id: Int64, reason: String)]) {
         let due = tables.deliveries.values.filter { $0.status == .pending && ($0.nextAt ?? .distantFuture) <= now }
             .sorted { ($0.nextAt ?? .distantFuture, $0.id) < ($1.nextAt ?? .distantFuture, $1.id) }

@@ -97,6 +97,11 @@ extension SQLiteTransaction {
             arguments: [status.rawValue, nextAt?.timeIntervalSince1970, error, now.timeIntervalSince1970, id])
     }
 
+    func leaseDelivery(_ id: Int64, until: Date) throws {
+        try db.cachedStatement(sql: "UPDATE deliveries SET next_at = ? WHERE id = ? AND status = 'pending'")
+            .execute(arguments: [until.timeIntervalSince1970, id])
+    }
+
     func dueDeliveries(now: Date, limit: Int) throws -> (due: [DeliveryView], damaged: [(id: Int64, reason: String)]) {
         var due: [DeliveryView] = []
         var damaged: [(id: Int64, reason: String)] = []
