@@ -45,14 +45,47 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     /// Runs `query` and returns its rows; marks the session broken when the connection failed.
+    ///
+    /// A query on a connection the server has closed is refused here: postgres-nio would
+    /// write it to the closed channel and never answer. A query unanswered after
+    /// ``statementTimeout`` (a server that vanished without closing) fails too, and the
+    /// connection is closed.
     @discardableResult
     func query(_ query: PostgresQuery) throws -> PostgresQueryResult {
+        guard !connection.isClosed else {
+            broken = true
+            throw SessionClosed()
+        }
+        let loop = connection.eventLoop
+        let answer = loop.makePromise(of: PostgresQueryResult.self)
+        connection.query(query, logger: logger).cascade(to: answer)
+        let timeout = loop.scheduleTask(in: .seconds(Int64(Self.statementTimeout))) { answer.fail(StatementTimedOut()) }
         do {
-            return try connection.query(query, logger: logger).wait()
+            let result = try answer.futureResult.wait()
+            timeout.cancel()
+            return result
         } catch {
-            if !PostgresFailure.isServerError(error) { broken = true }
+            timeout.cancel()
+            if !PostgresFailure.isServerError(error) {
+                broken = true
+                if error is StatementTimedOut { close() }
+            }
             throw error
         }
+    }
+
+    /// Seconds a statement may go unanswered: 60 (a lock wait is answered, or a deadlock is
+    /// detected, well before).
+    static let statementTimeout: Double = 60
+
+    /// The connection was closed (by the server, or a failure).
+    struct SessionClosed: Error, CustomStringConvertible {
+        var description: String { "the connection to the server was closed" }
+    }
+
+    /// No answer within ``statementTimeout``.
+    struct StatementTimedOut: Error, CustomStringConvertible {
+        var description: String { "the server did not answer within \(Int(PostgresSession.statementTimeout)) s" }
     }
 
     /// The number of rows `query` changed.
@@ -61,7 +94,8 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     func close() {
-        try? connection.close().wait()
+        let closing: EventLoopFuture<Void> = connection.close()
+        try? closing.wait()
     }
 }
 
