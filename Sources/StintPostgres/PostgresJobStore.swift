@@ -55,11 +55,7 @@ public final class PostgresJobStore: JobStore, TokenStore {
 
     /// Closes the connections and stops the threads.
     public func close() async {
-        let sessions = idle.withLock { sessions in
-            defer { sessions = [] }
-            return sessions
-        }
-        for session in sessions { session.close() }
+        dropIdle()
         try? await threads.shutdownGracefully()
     }
 
@@ -124,9 +120,13 @@ public final class PostgresJobStore: JobStore, TokenStore {
                         throw error
                     } catch {
                         checkIn(session)
-                        // A connection that sat idle may have died with a server restart: when it
-                        // failed before anything was committed, run once more on a new one.
-                        if session.broken && reused && !session.sentCommit && tries == 1 { continue }
+                        // A connection that sat idle may have died with a server restart, and its
+                        // idle peers with it: when it failed before anything was committed, drop
+                        // them all and run once more on a new connection.
+                        if session.broken && reused && !session.sentCommit && tries == 1 {
+                            dropIdle()
+                            continue
+                        }
                         throw StintError(.unavailable, "the store \(url) failed: \(PostgresFailure.describe(error))")
                     }
                 }
@@ -136,6 +136,15 @@ public final class PostgresJobStore: JobStore, TokenStore {
         } catch {
             throw StintError(.unavailable, "the store \(url) is closed: \(error)")
         }
+    }
+
+    /// Closes every idle connection.
+    private func dropIdle() {
+        let sessions = idle.withLock { sessions in
+            defer { sessions = [] }
+            return sessions
+        }
+        for session in sessions { session.close() }
     }
 
     /// An idle connection (`reused`), or a new one.

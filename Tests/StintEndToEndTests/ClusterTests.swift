@@ -193,20 +193,57 @@ struct ClusterTests {
         #expect(log.stderr.contains("node1"), "\(log.stderr)")
     }
 
-    @Test("a daemon survives a restart of the PostgreSQL server and goes on")
-    func serverRestart() throws {
+    @Test("while the server is down, requests answer E_UNAVAILABLE naming the store (password masked); after it is back, and after a restart, the daemons go on")
+    func serverDownAndRestart() throws {
         guard let folder = ProcessInfo.processInfo.environment["STINT_TEST_POSTGRES_DIR"] else { return }
-        let cluster = try StintCluster(count: 2, parallel: 2)
+        let cluster = try StintCluster(count: 2, parallel: 2, password: "hunter2")
         let before = try cluster.nodes[0].add("--", "true")
         #expect(try cluster.nodes[0].eventually { try cluster.nodes[0].show(before).state == .succeeded })
         let running = try cluster.nodes[1].add("--", "sleep", "3")
+        #expect(try cluster.nodes[1].eventually { try cluster.nodes[1].show(running).state == .running })
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/pg-cluster").path
+
+        #expect(StintCluster.runAndWait([script, "halt", folder]) == 0)
+        let refused = try cluster.nodes[0].run("add", "--", "true")
+        #expect(refused.status == 5, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("postgres://stint:***@127.0.0.1"), "\(refused.stderr)")
+        let shown = try cluster.nodes[0].run("ls", "-o", "json")
+        #expect(shown.status == 5)
+        #expect(try shown.error().code == .unavailable)
+        #expect(StintCluster.runAndWait([script, "resume", folder]) == 0)
+
+        // The running job's end, which came while the server was down, is recorded once it is back.
+        #expect(try cluster.nodes[1].eventually(30) { (try? cluster.nodes[1].show(running).state) == .succeeded })
         #expect(StintCluster.runAndWait([script, "restart", folder]) == 0)
-        // The running job's end is recorded once the store is back; new jobs run on both nodes.
-        #expect(try cluster.nodes[1].eventually(20) { (try? cluster.nodes[1].show(running).state) == .succeeded })
         let after = try (0..<2).map { index in try cluster.nodes[index].add("--", "true") }
         for id in after { #expect(try cluster.nodes[0].eventually(20) { try cluster.nodes[0].show(id).state == .succeeded }) }
-        for node in cluster.nodes { #expect(node.daemon?.isRunning == true) }
+        for node in cluster.nodes {
+            #expect(node.daemon?.isRunning == true)
+            #expect(!node.daemonLog.contains("hunter2"), "the password never reaches the log")
+        }
+    }
+
+    @Test("a store that cannot be reached: the daemon keeps trying with backoff, logging the URL with its password masked")
+    func unreachableAtStart() throws {
+        let node = try StintHarness(start: false)
+        let url = "postgres://stint:hunter2@127.0.0.1:\(StintCluster.freePort())/nowhere"
+        let daemon = try node.start(["daemon", "--store", url])
+        // Tried again, and again later: 0.5 s, then 1 s, …
+        #expect(try node.eventually(10) { daemon.stderrSoFar.components(separatedBy: "trying again in").count > 3 })
+        #expect(daemon.stderrSoFar.contains("trying again in 500ms") && daemon.stderrSoFar.contains("trying again in 1.0s"))
+        #expect(daemon.stderrSoFar.contains("postgres://stint:***@127.0.0.1:"), "\(daemon.stderrSoFar)")
+        #expect(!daemon.stderrSoFar.contains("hunter2"))
+        #expect(try node.run("daemon", "status").status == 5, "not serving until the store answers")
+        kill(daemon.pid, SIGTERM)
+        _ = try daemon.collect()
+        for bad in ["postgres://nouser@", "postgres://@host/db", "postgres://u@host:99999/db", "postgres://u@host/db?sslmode=require"] {
+            let result = try node.run("daemon", "--store", bad)
+            #expect(result.status == 64, "\(bad): \(result.stderr)")
+            #expect(result.stderr.contains("--store"), "\(result.stderr)")
+        }
+        let lease = try node.run("daemon", "--heartbeat", "5s", "--lease", "2s")
+        #expect(lease.status == 64)
+        #expect(lease.stderr.contains("--lease"))
     }
 }

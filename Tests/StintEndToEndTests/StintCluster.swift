@@ -26,11 +26,15 @@ final class StintCluster {
     /// The server's URL, when the tests have one.
     static var server: String? { ProcessInfo.processInfo.environment["STINT_TEST_POSTGRES"] }
 
-    init(count: Int = 3, parallel: Int = 2) throws {
+    /// `password`: put in the nodes' store URL (the test server trusts loopback, so any
+    /// password is accepted), to check it never shows.
+    init(count: Int = 3, parallel: Int = 2, password: String? = nil) throws {
         guard let server = Self.server else { throw StintError(.internal, "STINT_TEST_POSTGRES is not set") }
         let name = "stint_e2e_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
         try Self.psql(server, "CREATE DATABASE \(name)")
-        url = String(server[..<server.lastIndex(of: "/")!]) + "/" + name
+        var base = String(server[..<server.lastIndex(of: "/")!])
+        if let password { base = base.replacingOccurrences(of: "://stint@", with: "://stint:\(password)@") }
+        url = base + "/" + name
         self.parallel = parallel
         flags = ["--heartbeat", "\(Int(Self.heartbeat * 1000))ms", "--lease", "\(Int(Self.lease * 1000))ms", "--poll", "500ms"]
         ports = (0..<count).map { _ in Self.freePort() }
