@@ -43,12 +43,4 @@ extension PostgresJobStore {
             createdAt: ((try? row.date("created_at")) ?? nil) ?? Date(timeIntervalSince1970: 0),
             revokedAt: (try? row.date("revoked_at")) ?? nil)
     }
-
-    /// One write transaction of the store's own statements (beside the seam's row operations).
-    func transact<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
-        let origin = self.origin
-        return try await onThread { session in
-            try Self.transaction(session, "BEGIN") { try body(PostgresTransaction(session, writing: true, origin: origin)) }
-        }
-    }
 }

@@ -62,6 +62,12 @@ public final class PostgresJobStore: JobStore, TokenStore {
     public var location: String { url.description }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await transact { tx in try body(tx) }
+    }
+
+    /// One write transaction over the store's own statements (the seam's row operations,
+    /// the cluster's and the batches'), run again when it lost a race (see ``maxRuns``).
+    func transact<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
         let origin = self.origin
         return try await onThread { session in
             var run = 1

@@ -77,7 +77,7 @@ final class StoreFixture: Sendable {
 
 extension StoreKind {
     /// Whether backends of this kind keep batch checkpoints (``BatchStore``).
-    var keepsBatchStore: Bool { self == .sqlite }
+    var keepsBatchStore: Bool { self == .sqlite || self == .postgres }
     /// Whether backends of this kind keep API tokens (``TokenStore``).
     var keepsTokenStore: Bool { self == .sqlite || self == .postgres }
 }
