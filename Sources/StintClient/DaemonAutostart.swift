@@ -72,6 +72,20 @@ struct DaemonAutostart {
             }
             usleep(2_000)
         }
-        throw StintError(.unavailable, "the daemon did not start listening within 10 s", hint: "see \(paths.daemonLog)")
+        // Still starting: most often its store cannot be reached yet (it keeps trying); its
+        // last line says why, with the store's URL (password masked).
+        let reason = Self.lastLine(of: paths.daemonLog).map { ": \($0)" } ?? ""
+        throw StintError(
+            .unavailable, "the daemon did not start listening within 10 s\(reason)", hint: "see \(paths.daemonLog)")
+    }
+
+    /// The last line of the file at `path` (its last 4 KiB read), or `nil`.
+    static func lastLine(of path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 4096 ? size - 4096 : 0)
+        let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        return text.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 }

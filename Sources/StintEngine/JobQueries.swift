@@ -76,6 +76,13 @@ struct JobQueries: Sendable {
                 processes: context.processes))
     }
 
+    /// The path of an attempt's log in this node's state folder; `nil` for an attempt
+    /// another node of a shared store ran (its log is in that node's folder: `logs` fetches it).
+    private func localLog(_ job: Int64, _ attempt: StoredAttempt) -> String? {
+        guard context.cluster == nil || attempt.host == context.worker.node else { return nil }
+        return context.paths.log(job: job, attempt: attempt.number)
+    }
+
     /// Node `name` of the shared store, when its daemon is up and serves an API others can reach.
     private func peer(_ name: String, _ cluster: any ClusterStore) async throws -> PeerNode {
         guard let node = try await cluster.nodes().first(where: { $0.node == name }) else {
@@ -159,7 +166,7 @@ struct JobQueries: Sendable {
                     shimPid: attempt.shimPid ?? (running?.id.attempt == attempt.number ? running?.pid : nil),
                     peakRssBytes: attempt.outcome?.peakRssBytes, outputBytes: attempt.outcome?.outputBytes,
                     droppedBytes: attempt.outcome?.droppedBytes,
-                    log: paths.log(job: job.id, attempt: attempt.number)
+                    log: localLog(job.id, attempt)
                 )
                 .with(attempt)
             } : nil
@@ -171,7 +178,8 @@ struct JobQueries: Sendable {
             startedAt: last?.startedAt, endedAt: last?.outcome?.endedAt ?? (job.state.isTerminal ? job.endedAt : nil),
             duration: duration, attempts: job.attemptCount, exitCode: last?.outcome?.exitCode,
             signal: last?.outcome?.signal, reason: last?.outcome?.reason,
-            log: job.attemptCount > 0 ? paths.log(job: job.id, attempt: job.attemptCount) : nil,
+            log: job.attemptCount == 0
+                ? nil : last.map { localLog(job.id, $0) } ?? paths.log(job: job.id, attempt: job.attemptCount),
             attemptList: attempts)
         view.priority = job.priority
         if !job.state.isTerminal, job.state != .running, let runAt = job.runAt, runAt > now { view.runAt = runAt }

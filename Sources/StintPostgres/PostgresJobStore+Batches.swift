@@ -24,21 +24,15 @@ extension PostgresJobStore: BatchStore {
             let holderLives = holder.map { isAlive($0, heartbeat) } ?? false
             if !request.allowConcurrent {
                 if let holder, holderLives, let id = try existing?.int64("id") {
-                    throw StintError(
-                        .conflict,
-                        "batch \(id) (the same command on the same units) is already running: pid \(holder.pid) on \(holder.host)",
-                        hint: "wait for it to end, interrupt it with `kill -INT \(holder.pid)`, or pass --allow-concurrent")
+                    throw BatchLock.held(id, by: holder)
                 }
                 for queue in request.exclusiveWith {
                     let paused = try tx.one("SELECT paused FROM queues WHERE name = \(queue)")?.bool("paused") ?? false
-                    guard paused else {
-                        throw StintError(
-                            .conflict, "queue \(queue) is not paused, and this batch must not run beside it (--exclusive-with)",
-                            hint: "pause it with `stint queue pause \(queue)` and resume it afterwards, or pass --allow-concurrent")
-                    }
-                    let running =
+                                        let running =
                         try tx.one("SELECT COUNT(*) AS n FROM jobs WHERE queue = \(queue) AND state = 'running'")?.int("n") ?? 0
-                    if running > 0 { warnings.append("queue \(queue) is paused, but \(running) of its jobs still run") }
+                    if let warning = try BatchLock.exclusive(with: queue, paused: paused, running: running) {
+                        warnings.append(warning)
+                    }
                 }
             }
             let stamp = now.timeIntervalSince1970
@@ -60,12 +54,11 @@ extension PostgresJobStore: BatchStore {
             }
             let id = try existing.required("id", existing.int64)
             if let holder, !holderLives, !request.allowConcurrent {
-                warnings.append("batch \(id) was held by pid \(holder.pid) on \(holder.host), which is gone: taking it over")
+                warnings.append(BatchLock.takeover(id, from: holder))
             }
             let recordedTotal = try existing.required("total", existing.int64)
             if recordedTotal != request.total {
-                warnings.append(
-                    "the units changed since the checkpoint (\(recordedTotal) then, \(request.total) now): starting from the first")
+                warnings.append(BatchLock.unitsChanged(recorded: recordedTotal, now: request.total))
                 try tx.run(
                     """
                     UPDATE batches SET total = \(request.total), completed = 0, resume_from = NULL, succeeded = 0, failed = 0,
@@ -90,10 +83,7 @@ extension PostgresJobStore: BatchStore {
             let holderToken = try row.string("holder_token")
             if let token = request.token, holderToken != token {
                 let pid = try row.int64("holder_pid")
-                throw StintError(
-                    .conflict,
-                    "the lock of batch \(id) is no longer this run's" + (pid.map { ": pid \($0) took it over" } ?? ""),
-                    hint: "two runs of one batch must not write at once; let the other finish")
+                throw BatchLock.lost(id, takenBy: pid)
             }
             // A run without the lock (--allow-concurrent) never touches a held batch.
             let ownsLock = request.token != nil
@@ -149,13 +139,11 @@ extension PostgresJobStore: BatchStore {
                     let row = try tx.one(
                         "SELECT * FROM batches WHERE id = \(id) AND (\(session)::text IS NULL OR session = \(session ?? "")) FOR UPDATE")
                 else {
-                    throw StintError(.notFound, "no batch with id \(id)", hint: "list them with `stint batch ls`")
+                    throw BatchLock.notFound(id)
                 }
                 let view = try Self.batch(row, isAlive: isAlive)
                 if view.state == "running", let holder = view.holder {
-                    throw StintError(
-                        .conflict, "batch \(id) is running (pid \(holder.pid) on \(holder.host)): its checkpoint is in use",
-                        hint: "interrupt it first with `kill -INT \(holder.pid)`")
+                    throw BatchLock.inUse(id, by: holder)
                 }
                 try tx.run("DELETE FROM batches WHERE id = \(id)")
                 forgotten.append(view)

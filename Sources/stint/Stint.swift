@@ -29,6 +29,8 @@ struct Stint: ParsableCommand {
               STINT_URL           http://HOST:PORT of a daemon to use instead
                                   (the CLI never starts that one)
               STINT_TOKEN         the API token for STINT_URL
+              STINT_STORE         the store a daemon started here opens: sqlite:PATH or
+                                  postgres://USER[:PASS]@HOST[:PORT]/DB (`stint daemon --help`)
               STINT_NO_AUTOSTART  1: never start the daemon
               STINT_TIMEOUT       the longest wait to connect, and for each part of
                                   an answer; then exit 5 (default 30s)

@@ -35,11 +35,14 @@ struct DaemonStoreTests {
     @Test("any other --store is a usage error naming the form it takes (exit 64), and no daemon starts")
     func otherStores() throws {
         let stint = try StintHarness(start: false)
-        for url in ["postgres://localhost/stint", "sqlite:", "/var/lib/stint.db"] {
+        for (url, form) in [
+            ("postgres://localhost/stint", "postgres://USER"), ("sqlite:", "sqlite:"), ("/var/lib/stint.db", "sqlite:PATH"),
+            ("mysql://me@db/stint", "postgres://USER"),
+        ] {
             let result = try stint.run("daemon", "--store", url)
             #expect(result.status == 64, "\(url): \(result.status) \(result.stderr)")
             #expect(result.stderr.contains("--store"), "\(url): \(result.stderr)")
-            #expect(result.stderr.contains("sqlite:"), "\(url): \(result.stderr)")
+            #expect(result.stderr.contains(form), "\(url): \(result.stderr)")
         }
         #expect(try stint.run("daemon", "status").status != 0)
         #expect(try stint.run("daemon", "run", "--help").stdout.contains("--store <URL>"))

@@ -141,8 +141,9 @@ public struct AttemptView: Sendable, Hashable, Codable {
     public var outputBytes: Int64?
     /// Bytes of output dropped by the cap.
     public var droppedBytes: Int64?
-    /// The attempt's log file.
-    public var log: String
+    /// The attempt's log file; `nil` when another node of a shared store ran it (its log
+    /// is in that node's state folder; `stint logs` fetches it from there).
+    public var log: String?
     /// Transient or permanent, for a failed attempt.
     public var failureClass: FailureClass?
     /// Why the failure has that class.
@@ -158,7 +159,7 @@ public struct AttemptView: Sendable, Hashable, Codable {
     public init(
         number: Int, startedAt: Date, endedAt: Date?, exitCode: Int?, signal: Int?,
         reason: AttemptReason?, message: String?, host: String, shimPid: Int32?,
-        peakRssBytes: Int64?, outputBytes: Int64?, droppedBytes: Int64?, log: String
+        peakRssBytes: Int64?, outputBytes: Int64?, droppedBytes: Int64?, log: String?
     ) {
         self.number = number
         self.startedAt = startedAt

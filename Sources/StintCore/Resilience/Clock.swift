@@ -35,8 +35,14 @@ public struct SystemClock: StintClock {
     /// each: a far-off deadline (even one 10^20 s ahead, which would trap `Task.sleep`) is
     /// harmless, and a wall clock set forward or back is followed.
     public func sleep(until deadline: Date) async throws {
+        try await Self.sleep(until: deadline, on: self)
+    }
+
+    /// Sleeps until `clock` reaches `deadline`, at most ``Limits/maxSleep`` at a time, looking
+    /// at `clock` again after each step.
+    static func sleep(until deadline: Date, on clock: some StintClock) async throws {
         while true {
-            let left = deadline.timeIntervalSince(now())
+            let left = deadline.timeIntervalSince(clock.now())
             guard left > 0 else { return }
             try await Task.sleep(for: .seconds(Limits.sleepable(left)))
         }
@@ -161,13 +167,9 @@ public final class OffsetClock: StintClock {
     /// This host's time plus the offset.
     public func now() -> Date { base.now().addingTimeInterval(seconds) }
 
-    /// Sleeps until this clock reaches `deadline`, following a changed offset at least once a day.
+    /// Sleeps until this clock reaches `deadline`, as ``SystemClock`` does for its own.
     public func sleep(until deadline: Date) async throws {
-        while true {
-            let left = deadline.timeIntervalSince(now())
-            guard left > 0 else { return }
-            try await Task.sleep(for: .seconds(Limits.sleepable(left)))
-        }
+        try await SystemClock.sleep(until: deadline, on: self)
     }
 
     /// Sleeps `seconds` of elapsed time, as ``SystemClock`` does.

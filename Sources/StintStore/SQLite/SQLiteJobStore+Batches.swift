@@ -20,27 +20,18 @@ extension SQLiteJobStore {
             let holderLives = holder.map { isAlive($0, heartbeat) } ?? false
             if !request.allowConcurrent {
                 if let holder, holderLives, let id: Int64 = existing?["id"] {
-                    throw StintError(
-                        .conflict,
-                        "batch \(id) (the same command on the same units) is already running: pid \(holder.pid) on \(holder.host)",
-                        hint: "wait for it to end, interrupt it with `kill -INT \(holder.pid)`, or pass --allow-concurrent")
+                    throw BatchLock.held(id, by: holder)
                 }
                 for queue in request.exclusiveWith {
                     let paused =
                         try Bool.fetchOne(
                             try db.cachedStatement(sql: "SELECT paused FROM queues WHERE name = ?"), arguments: [queue]) ?? false
-                    guard paused else {
-                        throw StintError(
-                            .conflict, "queue \(queue) is not paused, and this batch must not run beside it (--exclusive-with)",
-                            hint:
-                                "pause it with `stint queue pause \(queue)` and resume it afterwards, or pass --allow-concurrent")
-                    }
                     let running =
                         try Int.fetchOne(
                             try db.cachedStatement(sql: "SELECT COUNT(*) FROM jobs WHERE queue = ? AND state = 'running'"),
                             arguments: [queue]) ?? 0
-                    if running > 0 {
-                        warnings.append("queue \(queue) is paused, but \(running) of its jobs still run")
+                    if let warning = try BatchLock.exclusive(with: queue, paused: paused, running: running) {
+                        warnings.append(warning)
                     }
                 }
             }
@@ -61,13 +52,11 @@ extension SQLiteJobStore {
             }
             let id: Int64 = existing["id"]
             if let holder, !holderLives, !request.allowConcurrent {
-                warnings.append("batch \(id) was held by pid \(holder.pid) on \(holder.host), which is gone: taking it over")
+                warnings.append(BatchLock.takeover(id, from: holder))
             }
             let recordedTotal: Int64 = existing["total"]
             if recordedTotal != request.total {
-                warnings.append(
-                    "the units changed since the checkpoint (\(recordedTotal) then, \(request.total) now): starting from the first"
-                )
+                warnings.append(BatchLock.unitsChanged(recorded: recordedTotal, now: request.total))
                 try db.execute(
                     sql: """
                         UPDATE batches SET total = ?, completed = 0, resume_from = NULL, succeeded = 0, failed = 0,
@@ -97,10 +86,7 @@ extension SQLiteJobStore {
             let holderToken: String? = row["holder_token"]
             if let token = request.token, holderToken != token {
                 let pid: Int32? = row["holder_pid"]
-                throw StintError(
-                    .conflict,
-                    "the lock of batch \(id) is no longer this run's" + (pid.map { ": pid \($0) took it over" } ?? ""),
-                    hint: "two runs of one batch must not write at once; let the other finish")
+                throw BatchLock.lost(id, takenBy: pid.map(Int64.init))
             }
             // A run without the lock (--allow-concurrent) never touches a held batch: its
             // progress is not the holder's, and the holder's resume must not skip units.
@@ -166,13 +152,11 @@ extension SQLiteJobStore {
                         try db.cachedStatement(sql: "SELECT * FROM batches WHERE id = ? AND (? IS NULL OR session = ?)"),
                         arguments: [id, session, session ?? ""])
                 else {
-                    throw StintError(.notFound, "no batch with id \(id)", hint: "list them with `stint batch ls`")
+                    throw BatchLock.notFound(id)
                 }
                 let view = try Self.batch(row, isAlive: isAlive)
                 if view.state == "running", let holder = view.holder {
-                    throw StintError(
-                        .conflict, "batch \(id) is running (pid \(holder.pid) on \(holder.host)): its checkpoint is in use",
-                        hint: "interrupt it first with `kill -INT \(holder.pid)`")
+                    throw BatchLock.inUse(id, by: holder)
                 }
                 try db.cachedStatement(sql: "DELETE FROM batches WHERE id = ?").execute(arguments: [id])
                 forgotten.append(view)
