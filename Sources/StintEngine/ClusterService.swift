@@ -11,7 +11,8 @@ import Synchronization
 /// into dispatches, wait wake-ups and stop or kill requests for its own attempts.
 ///
 /// Notifications arrive through the store (LISTEN/NOTIFY); a jittered poll covers those lost
-/// with a dropped connection or a pooler that does not pass LISTEN.
+/// with a dropped connection or a pooler that does not pass LISTEN, and lets the delivery
+/// worker look for deliveries other nodes queued.
 public struct ClusterService: Service {
     /// How often the service renews, rescues and polls.
     public struct Options: Sendable, Codable {
@@ -57,6 +58,8 @@ public struct ClusterService: Service {
     let recorder: OutcomeRecorder
     let waiters: JobWaiters
     let leadership: Leadership
+    /// Rings the delivery worker: deliveries another node queued are this node's to send too.
+    let deliveries: Doorbell
 
     /// Registers the node, then heartbeats, listens and polls until a graceful shutdown or
     /// cancellation; on a graceful shutdown, records that the node stopped. Never throws: a
@@ -166,6 +169,9 @@ public struct ClusterService: Service {
             await dispatcher.dispatch()
             await takeControls()
             await wakeEndedWaiters()
+            // Deliveries another node queued (or left behind when it died) are due here too;
+            // the lease on each keeps two nodes from sending one.
+            await deliveries.ring()
         }
     }
 

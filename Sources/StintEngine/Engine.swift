@@ -126,7 +126,8 @@ public final class Engine: Sendable {
         clusterService = cluster.map { cluster in
             ClusterService(
                 options: configuration.cluster, cluster: cluster, context: context, dispatcher: dispatcher,
-                attempts: attempts, recorder: recorder, waiters: settlement.waiters, leadership: leadership)
+                attempts: attempts, recorder: recorder, waiters: settlement.waiters, leadership: leadership,
+                deliveries: settlement.deliveries)
         }
         preflights = PreflightService(
             options: configuration.preflight, context: context, requests: requests, dispatcher: dispatcher)

@@ -167,6 +167,31 @@ struct ClusterTests {
         #expect(try String(contentsOfFile: starts, encoding: .utf8).split(separator: "\n").count == 9)
     }
 
+    @Test("each job's command hook runs once across three nodes; one node holds the maintenance role")
+    func hooksOnceAcrossNodes() throws {
+        let cluster = try StintCluster(count: 3, parallel: 2)
+        let hooks = cluster.nodes[0].home + "/hooks"
+        var ids: [Int64] = []
+        for index in 0..<9 {
+            ids.append(
+                try cluster.nodes[index % 3].add(
+                    "--on-end", "echo \"$STINT_JOB_ID $STINT_STATE\" >> \(hooks)", "--", "sh", "-c", "exit \(index % 2)"))
+        }
+        let observer = cluster.nodes[1]
+        #expect(try observer.eventually(20) { try ids.allSatisfy { try observer.show($0).state.isTerminal } })
+        #expect(try observer.eventually(20) {
+            ((try? String(contentsOfFile: hooks, encoding: .utf8)) ?? "").split(separator: "\n").count >= 9
+        })
+        // Every daemon has had time to look at the deliveries (each pokes its worker, and the
+        // others poll): none is sent twice.
+        usleep(1_500_000)
+        let lines = try String(contentsOfFile: hooks, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 9, "\(lines)")
+        #expect(Set(lines.compactMap { $0.split(separator: " ").first.flatMap { Int64($0) } }) == Set(ids))
+        let nodes = try observer.run("nodes", "-o", "json").data(NodesResponse.self).nodes
+        #expect(nodes.filter { $0.roles.contains("maintenance") }.count == 1, "\(nodes.map { ($0.node, $0.roles) })")
+    }
+
     @Test("stop and logs -f from node 2 on a job that node 1 runs; a down node's log is a clear error")
     func controlFromAnotherNode() throws {
         let cluster = try StintCluster(count: 2, parallel: 2)
