@@ -65,17 +65,23 @@ struct StintDaemonCommand: AsyncParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: "On a shared store: how often this daemon renews its lease and its attempts', and looks for attempts to rescue.")
+        help: ArgumentHelp(
+            "On a shared store: how often this daemon renews its lease and its attempts', and looks for attempts to rescue.",
+            valueName: "DUR"))
     var heartbeat: String = "5s"
 
     @Option(
         parsing: .unconditional,
-        help: "On a shared store: how long a heartbeat's lease lasts; a node silent this long is down and its attempts are rescued (at least --heartbeat).")
+        help: ArgumentHelp(
+            "On a shared store: how long a heartbeat's lease lasts; a node silent this long is down and its attempts are rescued (at least --heartbeat).",
+            valueName: "DUR"))
     var lease: String = "15s"
 
     @Option(
         parsing: .unconditional,
-        help: "On a shared store: how often to look for work and control requests in case a notification was lost (jittered by 20%).")
+        help: ArgumentHelp(
+            "On a shared store: how often to look for work, control requests and deliveries in case a notification was lost (jittered by 20%).",
+            valueName: "DUR"))
     var poll: String = "1s"
 
     @Option(
