@@ -39,16 +39,7 @@ final class SQLiteTransaction: StoreTransaction {
             db,
             sql: """
                 SELECT * FROM (
-                    SELECT j.*, a.number AS a_number, a.started_at AS a_started_at,
-                           a.ended_at AS a_ended_at, a.exit_code AS a_exit_code,
-                           a.signal AS a_signal, a.reason AS a_reason, a.message AS a_message,
-                           a.host AS a_host, a.instance AS a_instance, a.shim_pid AS a_shim_pid,
-                           a.peak_rss AS a_peak_rss, a.output_bytes AS a_output_bytes,
-                           a.dropped_bytes AS a_dropped_bytes, a.failure_class AS a_failure_class,
-                           a.class_reason AS a_class_reason, a.retry_at AS a_retry_at,
-                           a.stalled_at AS a_stalled_at, a.stall_line AS a_stall_line
-                    FROM jobs j
-                    LEFT JOIN attempts a ON a.job_id = j.id AND a.number = j.attempts
+                    \(StoreRows.listingFrom)
                     \(whereSQL)
                     ORDER BY j.id DESC LIMIT ?
                 ) ORDER BY id
