@@ -58,7 +58,11 @@ final class DeliveryFixture: Sendable {
     }
 
     /// A worker over `store` (default: the fixture's) with the fixture's clock and registry.
-    func worker(_ policy: DeliveryPolicy = DeliveryPolicy(), store: JobLedger? = nil) -> DeliveryWorker {
+    /// The default policy waits a minute for a webhook's answer, not ten seconds: the
+    /// receiver runs in the test process, which a loaded machine can keep from answering
+    /// for longer than the real default, and a test that meant a 404 would then see a
+    /// timeout.
+    func worker(_ policy: DeliveryPolicy = DeliveryPolicy(webhookTimeout: 60), store: JobLedger? = nil) -> DeliveryWorker {
         DeliveryWorker(
             store: store ?? self.store, configuration: .init(policy: policy, paths: paths, environment: ["PATH": "/usr/bin:/bin"]),
             httpClient: http, clock: clock, metricsFactory: PrometheusMetricsFactory(registry: registry),
