@@ -212,6 +212,7 @@ final class PostgresTransaction: StoreTransaction {
         try run("DELETE FROM notifications WHERE acked_at IS NOT NULL AND acked_at <= \(stamp)")
         try run("DELETE FROM deliveries WHERE status != 'pending' AND updated_at <= \(stamp)")
         if !ids.isEmpty { try run("DELETE FROM controls WHERE job_id = ANY(\(ids))") }
+        try run("DELETE FROM schedule_fires WHERE job_id IS NOT NULL AND fire_ms <= \(Int64(stamp * 1000))")
         try dropUnusedEnvironments()
         return ids
     }

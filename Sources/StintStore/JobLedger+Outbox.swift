@@ -12,6 +12,9 @@ extension JobLedger {
         queue known: QueueRecord? = nil, into result: inout FinishResult
     ) throws {
         let job = result.job
+        if job.spec.labels[ScheduleRules.scheduleLabel] != nil {
+            try scheduleRunEnded(job, attempt: attempt, now: now, cap: cap, tx, into: &result)
+        }
         let queue = try known ?? tx.queue(job.queue)
         guard NotificationComposer.isHeard(job, queue: queue?.settings) else { return }
         let notification = NotificationComposer.ended(job, attempt: attempt, tail: tail, log: log, now: now)

@@ -46,7 +46,7 @@ public final class JobLedger: Sendable {
         }
     }
 
-    private static func insert(_ specs: [JobSpec], now: Date, cap: Int, _ tx: any StoreTransaction) throws -> [InsertedJob] {
+    static func insert(_ specs: [JobSpec], now: Date, cap: Int, _ tx: any StoreTransaction) throws -> [InsertedJob] {
         var knownQueues: Set<String> = []
         var result: [InsertedJob] = []
         result.reserveCapacity(specs.count)

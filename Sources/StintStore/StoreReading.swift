@@ -90,4 +90,28 @@ public protocol StoreReading {
 
     /// Deliveries of one job (oldest first), or the newest `limit` of all (oldest first).
     func deliveries(job: Int64?, limit: Int) throws -> [DeliveryView]
+
+    // MARK: Schedules
+
+    /// Every schedule, by id.
+    func schedules() throws -> [ScheduleRecord]
+
+    /// The schedules named `name`, one per session that has one; in a write, locked.
+    func schedules(named name: String) throws -> [ScheduleRecord]
+
+    /// At most `limit` schedules, not paused, whose next fire time is at or before `now`,
+    /// earliest first; in a write, locked, skipping those another write holds.
+    func dueSchedules(now: Date, limit: Int) throws -> [ScheduleRecord]
+
+    /// The earliest next fire time of a schedule that is not paused.
+    func nextScheduleFire() throws -> Date?
+
+    /// The newest `limit` fire times of `schedule`, newest first.
+    func fires(schedule: Int64, limit: Int) throws -> [ScheduleFire]
+
+    /// The fire times of `schedule` that wait for their job (``ScheduleFire/job`` `nil`), oldest first.
+    func waitingFires(schedule: Int64) throws -> [ScheduleFire]
+
+    /// The fire time `at` of `schedule`, or `nil`.
+    func fire(schedule: Int64, at: Date) throws -> ScheduleFire?
 }

@@ -103,6 +103,28 @@ public protocol StoreTransaction: StoreReading {
     /// Records one attempt of pending delivery `id`: still `pending` until `nextAt`, or a
     /// final status. A delivery that is not pending is left as it is.
     func updateDelivery(_ id: Int64, status: DeliveryStatus, nextAt: Date?, error: String?, now: Date) throws
+
+    // MARK: Schedules
+
+    /// Stores a new schedule and returns its id. Names are unique per session (the caller
+    /// checks first).
+    func insertSchedule(_ spec: ScheduleSpec, _ state: ScheduleState, now: Date) throws -> Int64
+
+    /// Stores schedule `id`'s state.
+    func updateSchedule(_ id: Int64, _ state: ScheduleState, now: Date) throws
+
+    /// Deletes schedule `id` with its fire times (its jobs stay).
+    func deleteSchedule(_ id: Int64) throws
+
+    /// Stores a fire time; returns `false`, writing nothing, when one of the same schedule
+    /// and time (to the millisecond) exists: the key that keeps each fire time to one job.
+    func insertFire(_ fire: ScheduleFire) throws -> Bool
+
+    /// Sets the job of a fire time that waited.
+    func setFireJob(schedule: Int64, at: Date, job: Int64) throws
+
+    /// Deletes a fire time (one that waited, dropped).
+    func deleteFire(schedule: Int64, at: Date) throws
 }
 
 /// The fields of a job that a change sets; `nil` leaves a field as it is. For the fields

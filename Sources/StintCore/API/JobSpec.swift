@@ -148,6 +148,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
         try Limits.checkLength(labels.count, "labels", maximum: Limits.maxLabels)
         for (key, value) in labels {
             guard !key.isEmpty, !key.contains("=") else { throw StintError(.usage, "a label key is not empty and has no '='") }
+            guard !key.hasPrefix(ScheduleRules.reservedLabelPrefix) else {
+                throw StintError(.usage, "label keys starting with 'stint.' are reserved (the scheduler's): \(key.prefix(40))")
+            }
             try Limits.checkText(key, "label key \(key.prefix(40))", maximum: Limits.maxLabelKeyBytes)
             try Limits.checkText(value, "the value of label \(key.prefix(40))", maximum: Limits.maxLabelValueBytes)
         }

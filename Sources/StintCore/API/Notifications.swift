@@ -37,6 +37,9 @@ public enum NotificationKind: String, Sendable, Codable, CaseIterable {
     case stalled
     /// The job's failure opened its queue's circuit breaker.
     case breakerOpen = "breaker_open"
+    /// The job's failure was the last its schedule takes in a row: the schedule is paused
+    /// (`--pause-after-failures`).
+    case schedulePaused = "schedule_paused"
 }
 
 /// A durable record in the outbox: written in the same transaction as the change it

@@ -58,14 +58,28 @@ public enum NotificationComposer {
             tail: trimmed(tail), log: log, createdAt: now)
     }
 
+    /// `job`'s failure, the `failures`-th in a row, paused its schedule `schedule` at `now`.
+    public static func schedulePaused(
+        _ job: StoredJob, attempt: Int, schedule: String, failures: Int, now: Date
+    ) -> NotificationView {
+        let outcome = job.attempts.last(where: { $0.number == attempt })?.outcome
+        return NotificationView(
+            id: 0, session: job.spec.session, job: job.id, attempt: attempt, kind: .schedulePaused, state: job.state,
+            queue: job.queue, command: job.spec.displayCommand, labels: job.spec.labels, exitCode: outcome?.exitCode,
+            signal: outcome?.signal, reason: "schedule_paused",
+            message: "schedule \(schedule) paused after \(failures) failed runs in a row; `stint schedule resume \(schedule)` resumes it",
+            tail: [], log: nil, createdAt: now)
+    }
+
     /// The deliveries of `notification` about `job` in a queue set as `queue`: the
-    /// webhooks of the job and its queue for every kind; their command hooks for ends only.
+    /// webhooks of the job and its queue for every kind; their command hooks for ends and
+    /// schedule pauses only.
     public static func deliveries(of notification: NotificationView, job: StoredJob, queue: QueueSettings?) -> [Delivery] {
         var targets: [Delivery] = []
         for url in [job.spec.notify, queue?.notify].compactMap({ $0 }) {
             targets.append(Delivery(channel: .webhook, target: url))
         }
-        if notification.kind == .ended {
+        if notification.kind == .ended || notification.kind == .schedulePaused {
             for command in [job.spec.onEnd, queue?.onEnd].compactMap({ $0 }) {
                 targets.append(Delivery(channel: .command, target: command))
             }

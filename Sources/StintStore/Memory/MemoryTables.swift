@@ -32,4 +32,8 @@ struct MemoryTables: Sendable {
     var dropped: [String: Int] = [:]
     var deliveries: [Int64: DeliveryView] = [:]
     var lastDeliveryID: Int64 = 0
+    var schedules: [Int64: ScheduleRecord] = [:]
+    var lastScheduleID: Int64 = 0
+    /// Each schedule's fire times, by millisecond.
+    var fires: [Int64: [Int64: ScheduleFire]] = [:]
 }

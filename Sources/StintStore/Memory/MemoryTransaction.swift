@@ -3,7 +3,7 @@ import StintCore
 
 /// The row operations of ``MemoryJobStore`` over its own copy of the tables.
 final class MemoryTransaction: StoreTransaction {
-    private(set) var tables: MemoryTables
+    var tables: MemoryTables
 
     init(_ tables: MemoryTables) {
         self.tables = tables
@@ -133,6 +133,9 @@ final class MemoryTransaction: StoreTransaction {
         tables.events.removeAll { $0.at <= cutoff }
         tables.notifications = tables.notifications.filter { ($0.value.notification.ackedAt ?? .distantFuture) > cutoff }
         tables.deliveries = tables.deliveries.filter { $0.value.status == .pending || $0.value.updatedAt > cutoff }
+        for (schedule, fires) in tables.fires {
+            tables.fires[schedule] = fires.filter { $0.value.job == nil || $0.value.at > cutoff }
+        }
         return ids
     }
 

@@ -265,6 +265,36 @@ enum SQLiteMigrations {
             // attempts. Rows from before have no instance: every node reconciles those.
             try db.execute(sql: "ALTER TABLE attempts ADD COLUMN instance TEXT")
         }
+        migrator.registerMigration("v8-schedules") { db in
+            // Schedules and their fire times. A fire time is keyed by (schedule, millisecond):
+            // whatever restarts, it creates its job at most once. '' is "no session".
+            try db.execute(
+                sql: """
+                    CREATE TABLE schedules (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        session TEXT NOT NULL DEFAULT '',
+                        name TEXT NOT NULL,
+                        spec TEXT NOT NULL,
+                        paused INTEGER NOT NULL DEFAULT 0,
+                        next_fire REAL,
+                        last_fire REAL,
+                        last_job INTEGER,
+                        failures INTEGER NOT NULL DEFAULT 0,
+                        last_failed_job INTEGER,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL,
+                        UNIQUE (session, name)
+                    );
+                    CREATE INDEX schedules_due ON schedules (next_fire) WHERE paused = 0;
+                    CREATE TABLE schedule_fires (
+                        schedule_id INTEGER NOT NULL,
+                        fire_ms INTEGER NOT NULL,
+                        job_id INTEGER,
+                        catch_up INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (schedule_id, fire_ms)
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -181,6 +181,10 @@ final class SQLiteTransaction: StoreTransaction {
         try db.cachedStatement(sql: "DELETE FROM deliveries WHERE status != 'pending' AND updated_at <= ?").execute(arguments: [
             stamp
         ])
+        // A fire time's key outlives its job by the retention: the schedule's next fire time,
+        // stored with it, already keeps an old fire time from coming back.
+        try db.cachedStatement(sql: "DELETE FROM schedule_fires WHERE job_id IS NOT NULL AND fire_ms <= ?").execute(
+            arguments: [Int64(stamp * 1000)])
         try dropUnusedEnvironments()
         return ids
     }

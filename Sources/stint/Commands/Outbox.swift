@@ -64,6 +64,8 @@ struct Notifications: ParsableCommand {
             text += "stalled: \(notification.message ?? "")"
         case .breakerOpen:
             text += "opened the breaker of \(notification.message ?? notification.queue)"
+        case .schedulePaused:
+            text += notification.message ?? "paused its schedule"
         }
         return text + ": \(notification.command)".truncated(to: 80)
     }
