@@ -368,6 +368,38 @@ public struct StintClient: Sendable {
         try call("POST", "/v1/batches/forget", BatchForgetRequest(ids: ids), as: [BatchView].self)
     }
 
+    // MARK: - Schedules
+
+    /// Stores a schedule.
+    public func addSchedule(_ spec: ScheduleSpec) throws -> ScheduleView {
+        try call("POST", "/v1/schedules", spec, as: ScheduleView.self)
+    }
+
+    /// Every schedule the client sees.
+    public func schedules() throws -> [ScheduleView] {
+        try call("GET", "/v1/schedules", Empty?.none, as: [ScheduleView].self)
+    }
+
+    /// One schedule with its newest `runs` runs.
+    public func schedule(_ name: String, runs: Int? = nil) throws -> ScheduleView {
+        let query = runs.map { [("runs", String($0))] } ?? []
+        return try call("GET", "/v1/schedules/\(Self.pathComponent(name))" + Self.queryString(query), Empty?.none, as: ScheduleView.self)
+    }
+
+    /// Pauses, resumes or removes a schedule (`action`: `pause`, `resume`, `rm`).
+    public func changeSchedule(_ name: String, _ action: String) throws -> ScheduleView {
+        try call("POST", "/v1/schedules/\(Self.pathComponent(name))/\(action)", Empty?.none, as: ScheduleView.self)
+    }
+
+    /// Fires a schedule once now.
+    public func runSchedule(_ name: String) throws -> ScheduleFireResponse {
+        try call("POST", "/v1/schedules/\(Self.pathComponent(name))/run", Empty?.none, as: ScheduleFireResponse.self)
+    }
+
+    private static func pathComponent(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? text
+    }
+
     // MARK: - The outbox
 
     /// Pending notifications (of `session`, else of the client's scope, else all) above `after`.

@@ -47,7 +47,7 @@ public struct ClusterService: Service {
         }
     }
 
-    /// The role whose holder runs retention (and, later, the scheduler).
+    /// The role whose holder runs retention and the scheduler.
     public static let maintenanceRole = "maintenance"
 
     let options: Options
@@ -60,6 +60,9 @@ public struct ClusterService: Service {
     let leadership: Leadership
     /// Rings the delivery worker: deliveries another node queued are this node's to send too.
     let deliveries: Doorbell
+    /// Schedules another node changed, and the leadership this node may have gained, are
+    /// the scheduler's to look at.
+    let scheduler: ScheduleService
 
     /// Registers the node, then heartbeats, listens and polls until a graceful shutdown or
     /// cancellation; on a graceful shutdown, records that the node stopped. Never throws: a
@@ -172,6 +175,7 @@ public struct ClusterService: Service {
             // Deliveries another node queued (or left behind when it died) are due here too;
             // the lease on each keeps two nodes from sending one.
             await deliveries.ring()
+            await scheduler.poke()
         }
     }
 

@@ -36,15 +36,18 @@ public final class Engine: Sendable {
         /// How this daemon takes part in a store shared by several (``ClusterService``);
         /// used only when the store is one (``ClusterStore``). Default: its defaults.
         public var cluster: ClusterService.Options
+        /// How the scheduler sleeps. Default: ``ScheduleService/Options``'s defaults.
+        public var schedules: ScheduleService.Options
 
         /// Creates a configuration.
         public init(
             parallel: Int = ProcessInfo.processInfo.activeProcessorCount, stalls: StallWatchdog.Options = .init(),
             retention: RetentionService.Options = .init(), preflight: PreflightService.Options = .init(),
             worker: WorkerIdentity = WorkerIdentity(node: ProcessInfo.processInfo.hostName), trace: HandOffTrace? = nil,
-            cluster: ClusterService.Options = .init()
+            cluster: ClusterService.Options = .init(), schedules: ScheduleService.Options = .init()
         ) {
             self.cluster = cluster
+            self.schedules = schedules
             self.worker = worker
             self.trace = trace
             self.parallel = max(1, parallel)
@@ -64,6 +67,7 @@ public final class Engine: Sendable {
     private let retention: RetentionService
     private let preflights: PreflightService
     private let clusterService: ClusterService?
+    let scheduler: ScheduleService
     /// When this engine was created (its daemon's start).
     private let startedAt = Date()
     private let attempts: AttemptSupervisor
@@ -123,21 +127,25 @@ public final class Engine: Sendable {
         // Retention runs on one node at a time: here until the first heartbeat says otherwise.
         let leadership = Leadership(holds: cluster == nil)
         retention = RetentionService(options: configuration.retention, context: context, leadership: leadership)
+        let scheduler = ScheduleService(
+            options: configuration.schedules, context: context, dispatcher: dispatcher, settlement: settlement,
+            leadership: leadership, wake: WakeSchedule(clock: clock))
+        self.scheduler = scheduler
         clusterService = cluster.map { cluster in
             ClusterService(
                 options: configuration.cluster, cluster: cluster, context: context, dispatcher: dispatcher,
                 attempts: attempts, recorder: recorder, waiters: settlement.waiters, leadership: leadership,
-                deliveries: settlement.deliveries)
+                deliveries: settlement.deliveries, scheduler: scheduler)
         }
         preflights = PreflightService(
             options: configuration.preflight, context: context, requests: requests, dispatcher: dispatcher)
     }
 
     /// The engine's loops, for the daemon's `ServiceGroup`: wake-ups, the stall watchdog,
-    /// retention and preflights, and on a shared store the cluster's. Each returns on
+    /// retention, preflights and the scheduler, and on a shared store the cluster's. Each returns on
     /// graceful shutdown; none throws.
     public var services: [any Service] {
-        [wakeUps, stallWatchdog, retention, preflights] + (clusterService.map { [$0] } ?? [])
+        [wakeUps, stallWatchdog, retention, preflights, scheduler] + (clusterService.map { [$0] } ?? [])
     }
 
     /// Calls `observer` whenever a change queues deliveries (the delivery worker's poke).

@@ -42,7 +42,8 @@ public struct ShimLauncher: Sendable {
     ///
     /// The environment is the job's, plus `STINT_JOB_ID`, `STINT_ATTEMPT`, `STINT_QUEUE` and
     /// `STINT_RUN_DIR` (the run folder as an absolute path, where `stint critical` finds the
-    /// lock it shares with the shim).
+    /// lock it shares with the shim), and for a schedule's job `STINT_SCHEDULE` and
+    /// `STINT_FIRE_TIME`.
     public func launch(job: Int64, attempt: Int, queue: String, spec: JobSpec) throws -> Int32 {
         let runDir = paths.runDirectory(job: job, attempt: attempt)
         // One mkdir each in the common case (the parents exist); FileManager makes what is missing.
@@ -65,6 +66,11 @@ public struct ShimLauncher: Sendable {
         environment["STINT_JOB_ID"] = String(job)
         environment["STINT_ATTEMPT"] = String(attempt)
         environment["STINT_QUEUE"] = queue
+        // A schedule's job knows its schedule and fire time (its labels under `stint.`).
+        if let schedule = spec.labels["stint.schedule"] {
+            environment["STINT_SCHEDULE"] = schedule
+            environment["STINT_FIRE_TIME"] = spec.labels["stint.fire_time"] ?? ""
+        }
         // What a job adds joins its session, whichever way the session was given.
         environment[Session.environmentVariable] = spec.session
         // Absolute: the job runs in its own working directory, not the daemon's.

@@ -32,6 +32,7 @@ struct APIRouter {
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
         }
         addTokenRoutes(to: &router)
+        addScheduleRoutes(to: &router)
         router.get("/v1/daemon") { _, context in
             try await json { try await daemon.status(engine: engine, scope: context.session) }
         }
@@ -359,7 +360,7 @@ struct APIRouter {
     }
 
     /// A query parameter that is a whole number from 0 to `maximum`.
-    private func integer(_ text: String, _ name: String, maximum: Int64 = Int64.max) throws -> Int64 {
+    func integer(_ text: String, _ name: String, maximum: Int64 = Int64.max) throws -> Int64 {
         guard let value = Int64(text), value >= 0 else {
             throw StintError(.usage, "\(name) must be a non-negative integer, not \(text.prefix(40))")
         }

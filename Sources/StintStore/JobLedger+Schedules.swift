@@ -111,7 +111,12 @@ extension JobLedger {
     /// in one transaction, the jobs its catch-up and overlap policies give, each keyed by
     /// (schedule, fire time), and its next fire time. Returns the earliest next fire time of
     /// all; one at or before `now` means more were due than one firing takes.
-    public func fireDueSchedules(now: Date) async throws -> ScheduleFiring {
+    ///
+    /// Then, in the same transaction, the claim `claim` asks for (see
+    /// ``claim(limit:worker:now:)``): a fired job starts with one commit when a slot is free.
+    public func fireDueSchedules(
+        now: Date, thenClaim claim: ClaimRequest? = nil
+    ) async throws -> (firing: ScheduleFiring, claim: ClaimResult?) {
         let cap = notificationCap
         return try await store.write { tx in
             var firing = ScheduleFiring()
@@ -119,7 +124,10 @@ extension JobLedger {
                 try Self.fire(record, now: now, cap: cap, tx, into: &firing)
             }
             firing.nextFire = try tx.nextScheduleFire()
-            return firing
+            let claimed =
+                firing.created.isEmpty
+                ? nil : try claim.map { try Self.claim(limit: $0.limit, worker: $0.worker, now: $0.now, cap: cap, tx) }
+            return (firing, claimed)
         }
     }
 

@@ -62,11 +62,11 @@ final class StoreConformanceSchedules: Sendable {
     @Test("a due fire time creates one labelled job; firing again at the same moment creates none")
     func firesOnce() async throws {
         _ = try await store.addSchedule(Self.spec(), now: Self.t0)
-        #expect(try await store.fireDueSchedules(now: Self.at(59)).created.isEmpty)
-        let first = try await store.fireDueSchedules(now: Self.at(60.2))
+        #expect(try await store.fireDueSchedules(now: Self.at(59)).firing.created.isEmpty)
+        let first = try await store.fireDueSchedules(now: Self.at(60.2)).firing
         #expect(first.created.count == 1)
         #expect(first.nextFire == Self.at(120))
-        #expect(try await store.fireDueSchedules(now: Self.at(60.2)).created.isEmpty)
+        #expect(try await store.fireDueSchedules(now: Self.at(60.2)).firing.created.isEmpty)
         let job = try #require(try await jobs().first)
         #expect(job.spec.labels[ScheduleRules.fireTimeLabel] == RFC3339.format(Self.at(60)))
         #expect(job.spec.labels[ScheduleRules.catchUpLabel] == nil)
@@ -80,7 +80,7 @@ final class StoreConformanceSchedules: Sendable {
         _ = try await store.addSchedule(Self.spec(every: 1, overlap: .allow, catchUp: .all), now: Self.t0)
         let store = store
         let created = try await withThrowingTaskGroup(of: [Int64].self) { group in
-            for _ in 0..<8 { group.addTask { try await store.fireDueSchedules(now: Self.at(5.5)).created } }
+            for _ in 0..<8 { group.addTask { try await store.fireDueSchedules(now: Self.at(5.5)).firing.created } }
             var all: [Int64] = []
             for try await ids in group { all += ids }
             return all
@@ -99,7 +99,7 @@ final class StoreConformanceSchedules: Sendable {
             Self.spec(every: 600, overlap: .allow, catchUp: policy, catchUpMax: 3), now: Self.t0)
         // Down from before 600 until 6100: fire times 600 … 6000 were missed, the latest by
         // more than the minute a fire time may be late and still be on time.
-        let firing = try await store.fireDueSchedules(now: Self.at(6100))
+        let firing = try await store.fireDueSchedules(now: Self.at(6100)).firing
         #expect(firing.nextFire == Self.at(6600))
         let jobs = try await jobs()
         let times = jobs.compactMap { $0.spec.labels[ScheduleRules.fireTimeLabel] }
@@ -116,27 +116,27 @@ final class StoreConformanceSchedules: Sendable {
     @Test("on time, none still runs the latest fire time")
     func noneOnTime() async throws {
         _ = try await store.addSchedule(Self.spec(catchUp: .none), now: Self.t0)
-        #expect(try await store.fireDueSchedules(now: Self.at(61)).created.count == 1)
+        #expect(try await store.fireDueSchedules(now: Self.at(61)).firing.created.count == 1)
     }
 
     @Test("overlap skip: a fire time while the last run is queued or running creates nothing and says so")
     func overlapSkip() async throws {
         _ = try await store.addSchedule(Self.spec(), now: Self.t0)
-        let first = try #require(try await store.fireDueSchedules(now: Self.at(60)).created.first)
-        #expect(try await store.fireDueSchedules(now: Self.at(120)).created.isEmpty)
+        let first = try #require(try await store.fireDueSchedules(now: Self.at(60)).firing.created.first)
+        #expect(try await store.fireDueSchedules(now: Self.at(120)).firing.created.isEmpty)
         let skipped = try await store.events(job: nil, queue: nil, limit: 50).filter { $0.kind == "schedule_skipped" }
         #expect(skipped.count == 1)
         #expect(skipped.first?.job == first)
         try await run(first, exit: 0, at: 130)
-        #expect(try await store.fireDueSchedules(now: Self.at(180)).created.count == 1)
+        #expect(try await store.fireDueSchedules(now: Self.at(180)).firing.created.count == 1)
     }
 
     @Test("overlap queue: a fire time waits for the run before and starts when it ends; allow runs both")
     func overlapQueueAndAllow() async throws {
         _ = try await store.addSchedule(Self.spec("q", overlap: .queue), now: Self.t0)
         _ = try await store.addSchedule(Self.spec("a", overlap: .allow), now: Self.t0)
-        _ = try await store.fireDueSchedules(now: Self.at(60))
-        _ = try await store.fireDueSchedules(now: Self.at(120))
+        _ = try await store.fireDueSchedules(now: Self.at(60)).firing
+        _ = try await store.fireDueSchedules(now: Self.at(120)).firing
         #expect(try await jobs("a").count == 2)
         let queued = try await jobs("q")
         #expect(queued.count == 1)
@@ -158,15 +158,15 @@ final class StoreConformanceSchedules: Sendable {
     @Test("N failed runs in a row pause the schedule, with an event and a notification to its session")
     func pauseAfterFailures() async throws {
         _ = try await store.addSchedule(Self.spec(session: "s", pauseAfterFailures: 2), now: Self.t0)
-        let first = try #require(try await store.fireDueSchedules(now: Self.at(60)).created.first)
+        let first = try #require(try await store.fireDueSchedules(now: Self.at(60)).firing.created.first)
         try await run(first, exit: 1, at: 61)
-        let second = try #require(try await store.fireDueSchedules(now: Self.at(120)).created.first)
+        let second = try #require(try await store.fireDueSchedules(now: Self.at(120)).firing.created.first)
         try await run(second, exit: 3, at: 121)
         let (record, _) = try await store.schedule(named: "tick", session: "s", runs: 5)
         #expect(record.state.paused)
         #expect(record.state.failures == 2)
         #expect(record.state.lastFailedJob == second)
-        #expect(try await store.fireDueSchedules(now: Self.at(180)).created.isEmpty)
+        #expect(try await store.fireDueSchedules(now: Self.at(180)).firing.created.isEmpty)
         #expect(try await store.nextScheduleFire() == nil)
         let pending = try await store.notifications(session: "s", after: 0, limit: 100).notifications
         #expect(pending.filter { $0.kind == .schedulePaused }.map(\.job) == [second])
@@ -181,9 +181,9 @@ final class StoreConformanceSchedules: Sendable {
     @Test("a success resets the failures in a row")
     func successResets() async throws {
         _ = try await store.addSchedule(Self.spec(pauseAfterFailures: 2), now: Self.t0)
-        try await run(try #require(try await store.fireDueSchedules(now: Self.at(60)).created.first), exit: 1, at: 61)
-        try await run(try #require(try await store.fireDueSchedules(now: Self.at(120)).created.first), exit: 0, at: 121)
-        try await run(try #require(try await store.fireDueSchedules(now: Self.at(180)).created.first), exit: 1, at: 181)
+        try await run(try #require(try await store.fireDueSchedules(now: Self.at(60)).firing.created.first), exit: 1, at: 61)
+        try await run(try #require(try await store.fireDueSchedules(now: Self.at(120)).firing.created.first), exit: 0, at: 121)
+        try await run(try #require(try await store.fireDueSchedules(now: Self.at(180)).firing.created.first), exit: 1, at: 181)
         let (record, _) = try await store.schedule(named: "tick", session: nil, runs: 5)
         #expect(!record.state.paused)
         #expect(record.state.failures == 1)
@@ -196,7 +196,7 @@ final class StoreConformanceSchedules: Sendable {
         #expect(inserted.state == .queued)
         let paused = try await store.setSchedulePaused("tick", session: nil, paused: true, now: Self.at(20))
         #expect(paused.state.paused)
-        #expect(try await store.fireDueSchedules(now: Self.at(3600)).created.isEmpty)
+        #expect(try await store.fireDueSchedules(now: Self.at(3600)).firing.created.isEmpty)
         _ = try await store.removeSchedule("tick", session: nil, now: Self.at(30))
         #expect(try await store.schedules(session: nil).isEmpty)
         await #expect(throws: StintError.self) { try await self.store.removeSchedule("tick", session: nil, now: Self.at(31)) }

@@ -136,3 +136,25 @@ public struct SchedulePreview: Sendable, Codable, Hashable {
         self.times = times
     }
 }
+
+extension ScheduleView {
+    /// How many next fire times a view lists.
+    public static let nextFireCount = 3
+
+    /// The view of `record`, with its latest job as stored (or `nil`) and, for `show`, its runs.
+    public init(_ record: ScheduleRecord, lastJob: StoredJob?, runs: [ScheduleRunView]? = nil) {
+        let spec = record.spec
+        var nextFires: [Date] = []
+        if !record.state.paused, let next = record.state.nextFire {
+            nextFires = [next] + spec.fireTimes(after: next, count: Self.nextFireCount - 1)
+        }
+        self.init(
+            name: spec.name, session: spec.session, cron: spec.cron, every: spec.every,
+            timeZone: spec.timeZone ?? TimeZone.current.identifier, overlap: spec.overlap, catchUp: spec.catchUp,
+            catchUpMax: spec.catchUpMax, pauseAfterFailures: spec.pauseAfterFailures, paused: record.state.paused,
+            nextFires: nextFires, lastFire: record.state.lastFire, lastJob: record.state.lastJob, lastState: lastJob?.state,
+            lastExitCode: lastJob?.attempts.last?.outcome?.exitCode, failures: record.state.failures,
+            lastFailedJob: record.state.lastFailedJob, command: spec.job.displayCommand, queue: spec.job.queueName,
+            createdAt: record.createdAt, runs: runs)
+    }
+}
