@@ -7,7 +7,8 @@ import StintRunner
 struct SessionSummary: Sendable {
     let context: EngineContext
 
-    /// Running and waiting jobs, then ended jobs whose notifications are still pending.
+    /// Running and waiting jobs, then ended jobs whose notifications are still pending, then
+    /// the session's schedules with a failed run (the latest, and whether it paused them).
     /// Stable order: running by start, waiting by id, ended by notification.
     func summary(session: String?) async throws -> SummaryView {
         let store = context.store
@@ -40,11 +41,23 @@ struct SessionSummary: Sendable {
                 title: Self.title(labels: notification.labels, command: notification.command),
                 exitCode: notification.exitCode, reason: notification.reason, duration: notification.duration)
         }
-        let omitted = (running.count + waiting.count - active.count) + (pending.count - ended.count)
+        let failing = try await store.schedules(session: session).filter { $0.state.lastFailedJob != nil }
+            .sorted { $0.spec.name < $1.spec.name }
+        let shownSchedules = Array(failing.prefix(SummaryView.maxEntries))
+        let failedJobs = try await store.jobs(shownSchedules.compactMap(\.state.lastFailedJob))
+        let schedules = zip(shownSchedules, failedJobs).map { record, job in
+            SummaryView.Schedule(
+                name: record.spec.name, lastFailedJob: record.state.lastFailedJob ?? 0,
+                exitCode: job?.attempts.last?.outcome?.exitCode, failures: record.state.failures, paused: record.state.paused)
+        }
+        let omitted =
+            (running.count + waiting.count - active.count) + (pending.count - ended.count)
+            + (failing.count - schedules.count)
         let text = Self.summaryText(
             session: session, running: running.count, waiting: waiting.count, pending: pending.count, active: active,
-            ended: Array(ended), omitted: omitted)
-        return SummaryView(session: session, active: active, ended: Array(ended), omitted: omitted, text: text)
+            ended: Array(ended), schedules: schedules, omitted: omitted)
+        return SummaryView(
+            session: session, active: active, ended: Array(ended), omitted: omitted, text: text, schedules: schedules)
     }
 
     /// The `description` label, else the command, shortened.
@@ -60,7 +73,7 @@ struct SessionSummary: Sendable {
 
     static func summaryText(
         session: String?, running: Int, waiting: Int, pending: Int, active: [SummaryView.Active],
-        ended: [SummaryView.Ended], omitted: Int
+        ended: [SummaryView.Ended], schedules: [SummaryView.Schedule] = [], omitted: Int
     ) -> String {
         var lines = [
             "stint\(session.map { " session \($0)" } ?? ""): \(running) running, \(waiting) waiting, \(pending) ended unacknowledged"
@@ -81,6 +94,13 @@ struct SessionSummary: Sendable {
             if let code = job.exitCode { outcome += " exit \(code)" } else if let reason = job.reason { outcome += " (\(reason))" }
             if let duration = job.duration { outcome += " in \(compact(duration))" }
             lines.append("  #\(job.id) \(outcome): \(job.title) [ack \(job.notification)]")
+        }
+        for schedule in schedules {
+            var line = "  schedule \(schedule.name): last failed run #\(schedule.lastFailedJob)"
+            if let code = schedule.exitCode { line += " exit \(code)" }
+            if schedule.failures > 1 { line += ", \(schedule.failures) in a row" }
+            if schedule.paused { line += ", paused (stint schedule resume \(schedule.name))" }
+            lines.append(line)
         }
         if omitted > 0 { lines.append("  … \(omitted) more (stint ls, stint notifications)") }
         var text = ""

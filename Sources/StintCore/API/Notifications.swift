@@ -208,10 +208,32 @@ public struct SummaryView: Sendable, Codable {
         }
     }
 
+    /// A schedule whose latest failed run is worth a look.
+    public struct Schedule: Sendable, Codable, Hashable {
+        public var name: String
+        /// Its latest failed run.
+        public var lastFailedJob: Int64
+        public var exitCode: Int?
+        /// Failed runs in a row, up to now (0: it has succeeded since).
+        public var failures: Int
+        public var paused: Bool
+        /// Creates an entry.
+        public init(name: String, lastFailedJob: Int64, exitCode: Int?, failures: Int, paused: Bool) {
+            self.name = name
+            self.lastFailedJob = lastFailedJob
+            self.exitCode = exitCode
+            self.failures = failures
+            self.paused = paused
+        }
+    }
+
     /// The session summarised; `nil`: all jobs.
     public var session: String?
     /// Running jobs, oldest first, then waiting ones; at most ``maxEntries``.
     public var active: [Active]
+    /// The session's schedules with a failed run, by name; at most ``maxEntries`` (absent
+    /// from daemons before schedules).
+    public var schedules: [Schedule]?
     /// Ended jobs with pending notifications, oldest first; at most ``maxEntries``.
     public var ended: [Ended]
     /// Entries left out to stay within the bounds.
@@ -227,7 +249,10 @@ public struct SummaryView: Sendable, Codable {
     public static let maxFieldCharacters = 60
 
     /// Creates a summary.
-    public init(session: String?, active: [Active], ended: [Ended], omitted: Int, text: String) {
+    public init(
+        session: String?, active: [Active], ended: [Ended], omitted: Int, text: String, schedules: [Schedule] = []
+    ) {
+        self.schedules = schedules
         self.session = session
         self.active = active
         self.ended = ended
