@@ -33,6 +33,7 @@ struct JobTools: Sendable {
         case .waitForJob: return try await waitForJob(arguments)
         case .stopJob: return try await stopJob(arguments)
         case .listJobs: return try await listJobs(arguments)
+        case .listSchedules: return try await listSchedules()
         case .ackNotifications: return try await ackNotifications(arguments)
         }
     }
@@ -173,6 +174,12 @@ struct JobTools: Sendable {
         let (client, session, wanted) = (client, session, states)
         let jobs = try await calls.run(client) { client in try client.list(states: wanted, session: session, limit: limit) }
         return Reply.Jobs(session: session, jobs: jobs.map(Reply.JobLine.init), limit: limit)
+    }
+
+    private func listSchedules() async throws -> Reply.Schedules {
+        let (client, session) = (client, session)
+        let schedules = try await calls.run(client) { client in try client.schedules() }
+        return Reply.Schedules(session: session, schedules: schedules.map(Reply.ScheduleLine.init))
     }
 
     private func ackNotifications(_ arguments: ToolArguments) async throws -> Reply.Acked {

@@ -94,6 +94,42 @@ enum Reply {
         var limit: Int
     }
 
+    /// The answer of `list_schedules`.
+    struct Schedules: Encodable, Sendable {
+        var session: String
+        var schedules: [ScheduleLine]
+    }
+
+    /// One schedule, compact.
+    struct ScheduleLine: Encodable, Sendable {
+        var name: String
+        /// `0 3 * * *` or `every 1h`.
+        var schedule: String
+        var timeZone: String
+        var nextFires: [Date]
+        var paused: Bool
+        var lastJob: Int64?
+        var lastState: JobState?
+        var lastExitCode: Int?
+        var failuresInARow: Int
+        var lastFailedJob: Int64?
+        var command: String
+
+        init(_ view: ScheduleView) {
+            name = view.name
+            schedule = view.expression
+            timeZone = view.timeZone
+            nextFires = view.nextFires
+            paused = view.paused
+            lastJob = view.lastJob
+            lastState = view.lastState
+            lastExitCode = view.lastExitCode
+            failuresInARow = view.failures
+            lastFailedJob = view.lastFailedJob
+            command = view.command
+        }
+    }
+
     /// The answer of `job_output`. It goes out as text only (no structured copy): the
     /// output is the bulk of it, and an agent's context should get it once.
     struct Output: Encodable, Sendable, TextOnly {

@@ -12,6 +12,7 @@ enum ToolCatalog {
         case stopJob = "stop_job"
         case listJobs = "list_jobs"
         case ackNotifications = "ack_notifications"
+        case listSchedules = "list_schedules"
     }
 
     /// The longest a `wait_for_job` or a `start_job` yield may wait, in seconds.
@@ -151,6 +152,16 @@ enum ToolCatalog {
                             minimum: 1, maximum: Double(listLimits.max)),
                     ], required: []),
                 annotations: .init(title: "List jobs", readOnlyHint: true, openWorldHint: false))
+        case .listSchedules:
+            Tool(
+                name: name.rawValue, title: "List schedules",
+                description: """
+                    This session's schedules (added with `stint schedule add`): name, cron expression or period, \
+                    time zone, the next three fire times (RFC 3339, UTC), whether paused, the last run (job id, \
+                    state, exit code) and the last failed run. Read-only.
+                    """ + pendingNote,
+                inputSchema: schema([:], required: []),
+                annotations: .init(title: "List schedules", readOnlyHint: true, openWorldHint: false))
         case .ackNotifications:
             Tool(
                 name: name.rawValue, title: "Acknowledge notifications",

@@ -22,12 +22,15 @@ struct MCPTests {
         return try #require((call.object["id"] as? NSNumber)?.int64Value, "no id in \(call.text)")
     }
 
-    @Test("tools/list names all seven tools, and the server exits when stdin closes")
+    @Test("tools/list names all eight tools, and the server exits when stdin closes")
     func listsTools() throws {
         let (_, client) = try start()
         #expect(
             Set(try client.toolNames())
-                == ["start_job", "job_status", "job_output", "wait_for_job", "stop_job", "list_jobs", "ack_notifications"])
+                == [
+                    "start_job", "job_status", "job_output", "wait_for_job", "stop_job", "list_jobs", "ack_notifications",
+                    "list_schedules",
+                ])
         #expect(try client.finish() == 0)
     }
 
@@ -149,6 +152,28 @@ struct MCPTests {
         #expect(listed?.isEmpty == true)
         #expect(try stint.show(foreign).state == .running)
         #expect(try stint.run("stop", "--grace", "0", String(foreign)).status == 0)
+    }
+
+    @Test("list_schedules lists this session's schedules only, with their next fire times and last run")
+    func listSchedules() throws {
+        let (stint, client) = try start(session: "mine")
+        #expect(try stint.run(["schedule", "add", "nightly", "--cron", "0 3 * * *", "--tz", "UTC", "true"], env: ["STINT_SESSION": "mine"]).status == 0)
+        #expect(try stint.run(["schedule", "add", "theirs", "--every", "1h", "true"], env: ["STINT_SESSION": "other"]).status == 0)
+        let fired = try stint.run(["schedule", "run", "nightly", "-o", "json"], env: ["STINT_SESSION": "mine"])
+        let job = try fired.data(ScheduleFireResponse.self).job
+        #expect(try stint.run("wait", "\(job)").status == 0)
+        let call = try client.call("list_schedules")
+        #expect(!call.isError, "\(call.text)")
+        let schedules = try #require(call.object["schedules"] as? [[String: Any]], "\(call.text)")
+        #expect(schedules.map { $0["name"] as? String } == ["nightly"])
+        let nightly = try #require(schedules.first)
+        #expect(nightly["schedule"] as? String == "0 3 * * *")
+        #expect((nightly["next_fires"] as? [String])?.count == 3)
+        #expect((nightly["next_fires"] as? [String])?.first?.hasSuffix("T03:00:00.000Z") == true)
+        #expect((nightly["last_job"] as? NSNumber)?.int64Value == job)
+        #expect(nightly["last_state"] as? String == "succeeded")
+        #expect(nightly["paused"] as? Bool == false)
+        #expect(try client.call("list_schedules", ["bogus": 1]).isError)
     }
 
     @Test("a job's end is pushed as notifications/message; it stays pending in tool results until ack_notifications")
@@ -282,7 +307,7 @@ struct MCPTests {
         #expect(parse["id"] is NSNull, "\(parse)")
         #expect((parse["error"] as? [String: Any])?["code"] as? Int == -32700, "\(parse)")
         _ = try client.initialize()
-        #expect(try client.toolNames().count == 7)
+        #expect(try client.toolNames().count == 8)
         #expect(try client.finish() == 0)
     }
 
