@@ -118,6 +118,27 @@ struct ClusterTests {
         for id in ids { #expect(try observer.show(id).state == .succeeded) }
     }
 
+    @Test("a schedule fires once per fire time cluster-wide, on the leader; when the leader dies, another takes over")
+    func schedulesOnceAcrossNodes() throws {
+        let cluster = try StintCluster(count: 3, parallel: 2)
+        #expect(try cluster.nodes[2].run("schedule", "add", "tick", "--every", "1s", "--overlap", "allow", "--", "true").status == 0)
+        func fireTimes(_ node: StintHarness) throws -> [String] {
+            try node.run("ls", "-o", "json", "--limit", "1000").data([JobView].self)
+                .compactMap { $0.labels[ScheduleRules.fireTimeLabel] }
+        }
+        #expect(try cluster.nodes[0].eventually(15) { try fireTimes(cluster.nodes[0]).count >= 4 })
+        let nodes = try cluster.nodes[0].run("nodes", "-o", "json").data(NodesResponse.self).nodes
+        let leader = try #require(nodes.first { $0.roles.contains("maintenance") }, "no leader: \(nodes)")
+        let index = try #require((0..<3).first { cluster.name($0) == leader.node })
+        let survivor = cluster.nodes[(index + 1) % 3]
+        cluster.killNode(index)
+        let before = try fireTimes(survivor).count
+        // The role's lease passes, another node takes it at a heartbeat and fires at its next poll.
+        #expect(try survivor.eventually(StintCluster.lease + 10) { try fireTimes(survivor).count >= before + 3 })
+        let all = try fireTimes(survivor)
+        #expect(Set(all).count == all.count, "a fire time created two jobs: \(all.sorted())")
+    }
+
     @Test("20 concurrent adds with one --unique key from three nodes give one job")
     func uniqueAcrossNodes() throws {
         let cluster = try StintCluster(count: 3, parallel: 2)
