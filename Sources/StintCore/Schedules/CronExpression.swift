@@ -121,30 +121,59 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
 
     /// The first fire time strictly after `instant` in `zone`, or `nil` when there is none
     /// within 28 years (Feb 30, say).
+    ///
+    /// Days are walked with integer calendar arithmetic, and a month the expression does not
+    /// name is skipped whole: `@yearly` looks at about forty days, not 365.
     public func next(after instant: Date, in zone: TimeZone) -> Date? {
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC")!
-        // The wall-clock date of `instant` in the zone, as a UTC day.
-        let wall = instant.addingTimeInterval(Double(zone.secondsFromGMT(for: instant)))
-        guard var day = utc.date(from: utc.dateComponents([.year, .month, .day], from: wall)) else { return nil }
+        // The wall-clock day of `instant` in the zone, as days since 1970-01-01.
+        let wall = instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))
         // The day before too: a wall time of yesterday may resolve after `instant` near a transition.
-        day = day.addingTimeInterval(-86400)
-        for _ in 0..<(366 * 28) {
-            let parts = utc.dateComponents([.month, .day, .weekday], from: day)
-            if let month = parts.month, let dayOfMonth = parts.day, let weekday = parts.weekday,
-                matches(month: month, day: dayOfMonth, weekday: weekday - 1)
-            {
+        var day = Int((wall / 86_400).rounded(.down)) - 1
+        let last = day + 366 * 28
+        while day <= last {
+            let (_, month, dayOfMonth) = Self.civil(day)
+            guard months.contains(month) else {
+                day += Self.daysInMonth(day) - dayOfMonth + 1
+                continue
+            }
+            // 1970-01-01 was a Thursday (4).
+            let weekday = ((day % 7) + 11) % 7
+            if matches(month: month, day: dayOfMonth, weekday: weekday) {
                 for hour in hours {
                     for minute in minutes {
-                        let wallTime = day.timeIntervalSince1970 + Double(hour * 3600 + minute * 60)
+                        let wallTime = Double(day) * 86_400 + Double(hour * 3600 + minute * 60)
                         let fire = Self.resolve(wallTime, in: zone)
                         if fire > instant { return fire }
                     }
                 }
             }
-            day = day.addingTimeInterval(86400)
+            day += 1
         }
         return nil
+    }
+
+    /// The proleptic Gregorian date of `days` since 1970-01-01 (Howard Hinnant's
+    /// `civil_from_days`).
+    static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shifted = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
+        let month = shifted < 10 ? shifted + 3 : shifted - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// The number of days in the month of `days` since 1970-01-01.
+    static func daysInMonth(_ days: Int) -> Int {
+        let (year, month, _) = civil(days)
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     /// The instant of wall-clock time `wall` (seconds as if the zone were UTC) in `zone`: its

@@ -59,19 +59,19 @@ public enum ScheduleRules {
     }
 
     /// The latest `keep` fire times from `first` (a fire time) through `now`, oldest
-    /// first, and how many there are in all (a lower bound when a very long downtime of a
-    /// cron schedule is only partly counted).
+    /// first, and how many there are in all (a lower bound only past ``countLimit`` fire
+    /// times of a cron schedule).
     static func dueTimes(_ spec: ScheduleSpec, from first: Date, through now: Date, keep: Int) -> ([Date], Int) {
         if let every = spec.every, every > 0 {
-            let total = Int((now.timeIntervalSince(first) / every).rounded(.down)) + 1
+            let total = Int((now.timeIntervalSince(first) / every + 1e-9).rounded(.down)) + 1
             let count = min(keep, total)
             let times = (0..<count).map { index in
                 first.addingTimeInterval(Double(total - count + index) * every)
             }
             return (times, total)
         }
-        // Scan a window that grows until it holds `keep` fire times or reaches `first`: the
-        // cost follows the fire times in the window, not the length of the downtime.
+        // Find the latest fire times in a window that grows until it holds `keep` of them or
+        // reaches `first`: the cost follows the fire times kept, not the downtime.
         for window: Double? in [3600, 86_400, 32 * 86_400, 366 * 86_400, nil] {
             let start = window.map { max(first, now.addingTimeInterval(-$0)) } ?? first
             var times: [Date] = []
@@ -83,10 +83,22 @@ public enum ScheduleRules {
                 if times.count > keep { times.removeFirst(times.count - keep) }
                 next = spec.nextFire(after: time)
             }
-            if times.count >= keep || start == first { return (times, total) }
+            guard times.count >= keep || start == first else { continue }
+            // Then count the earlier ones, up to a bound.
+            var earlier: Date? = first
+            var counted = 0
+            while let time = earlier, time < start, counted < countLimit {
+                counted += 1
+                earlier = spec.nextFire(after: time)
+            }
+            return (times, total + counted)
         }
         return ([], 0)
     }
+
+    /// The most missed fire times of a cron schedule counted one by one (beyond, the count
+    /// in the `schedule_missed` event is a lower bound): about a week of a per-minute one.
+    public static let countLimit = 10_000
 
     /// What a fire time does when its schedule's latest job is live (held, queued or
     /// running) or not, and `waiting` fire times already wait behind it.

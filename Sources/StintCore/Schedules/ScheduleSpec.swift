@@ -55,6 +55,8 @@ public struct ScheduleSpec: Sendable, Codable, Hashable {
     public static let minimumEvery: Double = 1
     /// The longest `every`: 366 days.
     public static let maximumEvery: Double = 366 * 86_400
+    /// Two fire times closer than this (half a millisecond) are one.
+    static let sameTime: Double = 0.0005
 
     /// Creates a spec.
     public init(
@@ -91,11 +93,12 @@ public struct ScheduleSpec: Sendable, Codable, Hashable {
     /// The first fire time strictly after `instant`, or `nil` when there is none.
     public func nextFire(after instant: Date) -> Date? {
         if let every, every > 0 {
-            let periods = (instant.timeIntervalSince(anchor) / every).rounded(.down)
-            var next = anchor.addingTimeInterval(max(0, periods + 1) * every)
-            // Floating point may land on `instant` itself.
-            if next <= instant { next = next.addingTimeInterval(every) }
-            return next
+            // The anchor itself is not a fire time: the first is one period after it.
+            var periods = max(1, (instant.timeIntervalSince(anchor) / every).rounded(.down) + 1)
+            // Floating point may land on `instant` itself (or a hair after it): times within
+            // half a millisecond are one time, as the store keys them.
+            while anchor.addingTimeInterval(periods * every).timeIntervalSince(instant) < Self.sameTime { periods += 1 }
+            return anchor.addingTimeInterval(periods * every)
         }
         guard let cron, let expression = try? CronExpression.parse(cron) else { return nil }
         return expression.next(after: instant, in: zone)
