@@ -130,6 +130,16 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         // The day before too: a wall time of yesterday may resolve after `instant` near a transition.
         var day = Int((wall / 86_400).rounded(.down)) - 1
         let last = day + 366 * 28
+        // A wall time more than this before the instant's resolves before it whatever the
+        // zone's transitions (they shift by at most a few hours): skipped without resolving.
+        let earliest = wall - 6 * 3600
+        // Most instants are days from a transition: then a wall time within those days is
+        // the instant its offset says, with no need to resolve it.
+        let offset = zone.secondsFromGMT(for: instant)
+        let steady =
+            zone.secondsFromGMT(for: instant.addingTimeInterval(-2 * 86_400)) == offset
+            && zone.secondsFromGMT(for: instant.addingTimeInterval(2 * 86_400)) == offset
+        let steadyUntil = steady ? wall + 86_400 : -Double.infinity
         while day <= last {
             let (_, month, dayOfMonth) = Self.civil(day)
             guard months.contains(month) else {
@@ -139,9 +149,14 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
             // 1970-01-01 was a Thursday (4).
             let weekday = ((day % 7) + 11) % 7
             if matches(month: month, day: dayOfMonth, weekday: weekday) {
-                for hour in hours {
+                for hour in hours where Double(day) * 86_400 + Double(hour * 3600 + 3599) >= earliest {
                     for minute in minutes {
                         let wallTime = Double(day) * 86_400 + Double(hour * 3600 + minute * 60)
+                        if wallTime < steadyUntil {
+                            if wallTime > wall { return Date(timeIntervalSince1970: wallTime - Double(offset)) }
+                            continue
+                        }
+                        guard wallTime >= earliest else { continue }
                         let fire = Self.resolve(wallTime, in: zone)
                         if fire > instant { return fire }
                     }

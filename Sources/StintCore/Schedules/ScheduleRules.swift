@@ -48,9 +48,11 @@ public enum ScheduleRules {
     /// the latest and only when it is on time, `last` the latest, `all` the latest
     /// ``ScheduleSpec/catchUpMax``.
     public static func plan(_ spec: ScheduleSpec, nextFire: Date?, now: Date) -> Plan {
-        guard let first = nextFire, first <= now else { return Plan(fires: [], missed: 0, nextFire: nextFire) }
+        // A fire time a hair after `now` is due now: `nextFire(after: now)` passes over it.
+        let horizon = now.addingTimeInterval(ScheduleSpec.sameTime)
+        guard let first = nextFire, first <= horizon else { return Plan(fires: [], missed: 0, nextFire: nextFire) }
         let keep = spec.catchUp == .all ? spec.catchUpMax : 1
-        let (due, total) = dueTimes(spec, from: first, through: now, keep: keep)
+        let (due, total) = dueTimes(spec, from: first, through: horizon, keep: keep)
         var kept = due.map { Fire(at: $0, catchUp: now.timeIntervalSince($0) > onTimeGrace) }
         if spec.catchUp == .none, let latest = kept.last {
             kept = latest.catchUp ? [] : [latest]
@@ -97,8 +99,9 @@ public enum ScheduleRules {
     }
 
     /// The most missed fire times of a cron schedule counted one by one (beyond, the count
-    /// in the `schedule_missed` event is a lower bound): about a week of a per-minute one.
-    public static let countLimit = 10_000
+    /// in the `schedule_missed` event is a lower bound): 1,000, so that a long downtime
+    /// costs the firing transaction milliseconds.
+    public static let countLimit = 1_000
 
     /// What a fire time does when its schedule's latest job is live (held, queued or
     /// running) or not, and `waiting` fire times already wait behind it.

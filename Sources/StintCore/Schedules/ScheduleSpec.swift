@@ -55,8 +55,8 @@ public struct ScheduleSpec: Sendable, Codable, Hashable {
     public static let minimumEvery: Double = 1
     /// The longest `every`: 366 days.
     public static let maximumEvery: Double = 366 * 86_400
-    /// Two fire times closer than this (half a millisecond) are one.
-    static let sameTime: Double = 0.0005
+    /// Two `every` fire times closer than this (a microsecond: floating-point noise) are one.
+    static let sameTime: Double = 0.000_001
 
     /// Creates a spec.
     public init(
@@ -95,8 +95,8 @@ public struct ScheduleSpec: Sendable, Codable, Hashable {
         if let every, every > 0 {
             // The anchor itself is not a fire time: the first is one period after it.
             var periods = max(1, (instant.timeIntervalSince(anchor) / every).rounded(.down) + 1)
-            // Floating point may land on `instant` itself (or a hair after it): times within
-            // half a millisecond are one time, as the store keys them.
+            // Floating point may land on `instant` itself, or a hair after it: times within a
+            // microsecond are one time.
             while anchor.addingTimeInterval(periods * every).timeIntervalSince(instant) < Self.sameTime { periods += 1 }
             return anchor.addingTimeInterval(periods * every)
         }
