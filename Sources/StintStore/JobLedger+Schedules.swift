@@ -199,24 +199,28 @@ extension JobLedger {
         try tx.updateSchedule(record.id, state, now: now)
     }
 
-    /// Creates the job of `fire` and its key; the job is an ordinary one (its queue, retries,
+    /// Creates the job of `fire` and its key (or, for a fire time that `waited` behind the
+    /// run `after`, fills in its key); the job is an ordinary one (its queue, retries,
     /// hooks), labelled with the schedule and the fire time.
     @discardableResult
     static func createRun(
-        _ record: ScheduleRecord, _ fire: ScheduleRules.Fire, now: Date, cap: Int, _ tx: any StoreTransaction
+        _ record: ScheduleRecord, _ fire: ScheduleRules.Fire, waitedFor after: Int64? = nil, now: Date, cap: Int,
+        _ tx: any StoreTransaction
     ) throws -> InsertedJob {
         let spec = ScheduleRules.job(of: record.spec, fire: fire)
         guard let inserted = try insert([spec], now: now, cap: cap, tx).first else {
             throw StintError(.internal, "schedule \(record.spec.name): no job was created")
         }
-        guard try tx.insertFire(ScheduleFire(schedule: record.id, at: fire.at, job: inserted.id, catchUp: fire.catchUp)) else {
+        if after != nil {
+            try tx.setFireJob(schedule: record.id, at: fire.at, job: inserted.id)
+        } else if !(try tx.insertFire(ScheduleFire(schedule: record.id, at: fire.at, job: inserted.id, catchUp: fire.catchUp))) {
             throw StintError(.conflict, "schedule \(record.spec.name) fired \(RFC3339.format(fire.at)) already")
         }
+        let how = after.map { " after job \($0) ended" } ?? (fire.catchUp ? " (caught up)" : "")
         try tx.appendEvent(
             EventRecord(
                 job: inserted.id, queue: spec.queueName, kind: "schedule_fired",
-                message: "schedule \(record.spec.name) fired for \(RFC3339.format(fire.at))\(fire.catchUp ? " (caught up)" : "")",
-                at: now))
+                message: "schedule \(record.spec.name) fired for \(RFC3339.format(fire.at))\(how)", at: now))
         return inserted
     }
 
@@ -258,13 +262,7 @@ extension JobLedger {
             try tell(notification, about: job, queue: try tx.queue(job.queue), cap: cap, tx, into: &result)
         } else if !state.paused, record.state.lastJob == job.id, let next = try tx.waitingFires(schedule: record.id).first {
             let fire = ScheduleRules.Fire(at: next.at, catchUp: next.catchUp)
-            let spec = ScheduleRules.job(of: record.spec, fire: fire)
-            guard let inserted = try insert([spec], now: now, cap: cap, tx).first else { return }
-            try tx.setFireJob(schedule: record.id, at: next.at, job: inserted.id)
-            try tx.appendEvent(
-                EventRecord(
-                    job: inserted.id, queue: spec.queueName, kind: "schedule_fired",
-                    message: "schedule \(name) fired for \(RFC3339.format(next.at)) after job \(job.id) ended", at: now))
+            let inserted = try createRun(record, fire, waitedFor: job.id, now: now, cap: cap, tx)
             record.state.lastJob = inserted.id
             record.state.lastFire = next.at
             result.unblocked.append(inserted.id)

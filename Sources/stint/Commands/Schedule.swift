@@ -48,7 +48,7 @@ struct ScheduleAdd: ParsableCommand {
             @hourly @daily @weekly @monthly @yearly @annually. Fire times are computed in --tz \
             (default: the daemon's zone): a time a DST change skips fires once at the first \
             instant after the gap; a time it repeats fires once, at its first occurrence. \
-            --every DUR (at least 1s) fires every DUR from the moment it was added.
+            --every DUR (1s to 366 days) fires every DUR from the second it was added.
 
             The job's working directory and environment are captured now, as for `add`. \
             --hold, --delay, --at, --after and --unique do not apply to a schedule.
@@ -68,13 +68,13 @@ struct ScheduleAdd: ParsableCommand {
     @Option(help: ArgumentHelp("The zone cron fire times are computed in (default: the daemon's).", valueName: "ZONE"))
     var tz: String?
 
-    @Option(help: "A fire time while the last run is still queued or running: skip (default; an event says so), queue (runs after it) or allow (runs alongside).")
+    @Option(help: "A fire time while the last run is still queued or running: skip (an event says so), queue (runs after it) or allow (runs alongside).")
     var overlap: String = OverlapPolicy.skip.rawValue
 
-    @Option(name: .customLong("catch-up"), help: "Fire times missed while no daemon ran: none, last (default: one job for the latest) or all (one job each, at most --catch-up-max).")
+    @Option(name: .customLong("catch-up"), help: "Fire times missed while no daemon ran: none, last (one job for the latest) or all (one job each, at most --catch-up-max).")
     var catchUp: String = CatchUpPolicy.last.rawValue
 
-    @Option(name: .customLong("catch-up-max"), parsing: .unconditional, help: "The most jobs one catch-up creates, and the most fire times that wait with --overlap queue (default 100).")
+    @Option(name: .customLong("catch-up-max"), parsing: .unconditional, help: "The most jobs one catch-up creates, and the most fire times that wait with --overlap queue (1 to 10000).")
     var catchUpMax: Int = ScheduleSpec.defaultCatchUpMax
 
     @Option(name: .customLong("pause-after-failures"), parsing: .unconditional, help: ArgumentHelp("Pause the schedule after N failed runs in a row, with a notification and its hooks.", valueName: "N"))
@@ -153,7 +153,7 @@ struct ScheduleShow: ParsableCommand {
     @Argument(help: "The schedule's name.")
     var name: String
 
-    @Option(parsing: .unconditional, help: "How many runs to list (default 20, at most 1000).")
+    @Option(parsing: .unconditional, help: "How many runs to list (at most 1000).")
     var runs: Int = 20
 
     func run() throws {
@@ -267,7 +267,7 @@ struct SchedulePreviewCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Fire times strictly after TIME (default: now): 18:30, 2026-11-21 18:30 (local) or RFC 3339.", valueName: "TIME"))
     var from: String?
 
-    @Option(parsing: .unconditional, help: "How many fire times (default 5, at most 1000).")
+    @Option(parsing: .unconditional, help: "How many fire times (1 to 1000).")
     var count: Int = 5
 
     func run() throws {
