@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(name: "StintCoreTests", dependencies: ["StintCore"], swiftSettings: checkedImports),
         .testTarget(name: "StintPatternTests", dependencies: ["StintCore", "StintPattern"], swiftSettings: checkedImports),
         .testTarget(name: "StintBatchTests", dependencies: ["StintCore", "StintBatch"], swiftSettings: checkedImports),
-        .testTarget(name: "StintRunnerTests", dependencies: ["StintRunner"], swiftSettings: checkedImports),
+        .testTarget(name: "StintRunnerTests", dependencies: ["StintCore", "StintRunner"], swiftSettings: checkedImports),
         .testTarget(
             name: "StintStoreTests",
             dependencies: [

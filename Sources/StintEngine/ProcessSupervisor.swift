@@ -25,7 +25,9 @@ public enum FoundProcess: Sendable, Hashable {
     /// It still runs, as process `pid`: the engine re-attaches to it.
     case running(pid: Int32)
     /// It never started (the daemon stopped between the claim and the start): the attempt
-    /// goes back to the queue without using a retry.
+    /// goes back to the queue without using a retry. What it left (its run folder) is
+    /// already removed, in a way that keeps a shim starting late from running in it, so
+    /// the attempt can be claimed again at once.
     case neverStarted
     /// It ran and is gone: its exit record tells how it ended, or it is `lost`.
     case gone
@@ -91,9 +93,6 @@ public protocol ProcessSupervisor: Sendable {
     /// Runs queue `queue`'s preflight `command` to its end or for `timeout` seconds, and
     /// says whether it passed (with the reason when not). Cancelling the caller ends it.
     func runPreflight(_ command: String, queue: String, timeout: Double) async -> (passed: Bool, reason: String?)
-
-    /// Deletes what `attempt` left (its run folder), for an attempt that never started.
-    func discard(_ attempt: AttemptID)
 
     /// Deletes every attempt's output and run folder of job `job`, for a job deleted from the store.
     func removeFiles(ofJob job: Int64)

@@ -33,7 +33,7 @@ struct Reconciler: Sendable {
                 logger.info("re-attached to running job", metadata: ["job": "\(claimed.id)", "shim": "\(pid)"])
                 await attempts.track(claimed, pid: pid)
             case .neverStarted:
-                await unclaim(claimed, id)
+                await unclaim(claimed)
             case .gone:
                 await recorder.conclude(claimed, pid: claimed.shimPid)
             }
@@ -42,10 +42,11 @@ struct Reconciler: Sendable {
 
     /// Puts a claimed attempt that never started back in the queue, its number and the
     /// job's retries untouched.
-    private func unclaim(_ job: ClaimedJob, _ id: AttemptID) async {
+    private func unclaim(_ job: ClaimedJob) async {
         do {
+            // Its run folder is gone already (``ProcessSupervisor/find(_:)``): once the claim is
+            // undone, an add arriving meanwhile may claim it again at once, in a new folder.
             _ = try await context.store.unclaim(job: job.id, attempt: job.attempt, now: context.clock.now())
-            context.processes.discard(id)
             context.logger.notice(
                 "claimed job never started; back in the queue", metadata: ["job": "\(job.id)", "attempt": "\(job.attempt)"])
         } catch {

@@ -55,21 +55,30 @@ public struct ShimSupervisor: ProcessSupervisor {
     }
 
     /// Liveness is the shim's `flock` on `RUN/lock`, which pid reuse cannot fake; a folder
-    /// without a trace of a shim is a claim that never started.
+    /// without a trace of a shim is a claim that never started, removed under a lock that
+    /// keeps a late shim from running in it (``ShimHandle/removeIfNeverStarted()``).
     public func find(_ attempt: AttemptID) async -> FoundProcess {
         let handle = handle(attempt)
         if let pid = await Self.livePid(handle) { return .running(pid: pid) }
-        return await handle.neverStarted() ? .neverStarted : .gone
+        if handle.removeIfNeverStarted() { return .neverStarted }
+        // A shim that took its lock in this instant.
+        if let pid = await Self.livePid(handle) { return .running(pid: pid) }
+        return .gone
     }
+
+    /// How long a daemon waits for the pid file of a shim that holds its lock: 10 s.
+    static let pidFileWait: Duration = .seconds(10)
 
     /// The pid of the shim still running in `handle`'s folder, if one is.
     private static func livePid(_ handle: ShimHandle) async -> Int32? {
         guard handle.isAlive else { return nil }
-        // A shim writes its pid file right after starting the command; give a shim
-        // caught in that instant a moment.
-        for _ in 0..<100 {
+        // A shim writes its pid file right after starting the command; give a shim caught
+        // in that instant (on a loaded machine, a long one) up to ``pidFileWait``.
+        let clock = ContinuousClock()
+        let deadline = clock.now + pidFileWait
+        while clock.now < deadline {
             if let pids = handle.pids { return pids.shim }
-            guard handle.isAlive else { return nil }
+            guard handle.isAlive, (try? handle.exitRecord()) == nil else { return nil }
             try? await Task.sleep(for: .milliseconds(10))
         }
         return nil
@@ -102,10 +111,6 @@ public struct ShimSupervisor: ProcessSupervisor {
     public func runPreflight(_ command: String, queue: String, timeout: Double) async -> (passed: Bool, reason: String?) {
         await PreflightRunner.run(
             command, directory: paths.home, scratch: "\(paths.run)/preflight-\(queue).out", timeout: timeout)
-    }
-
-    public func discard(_ attempt: AttemptID) {
-        try? FileManager.default.removeItem(atPath: handle(attempt).runDirectory)
     }
 
     public func removeFiles(ofJob job: Int64) {

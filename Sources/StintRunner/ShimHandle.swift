@@ -76,22 +76,26 @@ public struct ShimHandle: Sendable, Hashable {
         return FileManager.default.fileExists(atPath: runDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    /// Whether a shim ever ran in this folder: it creates `lock` first thing and writes `pid`
-    /// and `exit.json` later.
-    public var shimEverRan: Bool {
-        [RunFolder.lock, RunFolder.pids, RunFolder.exitRecord].contains { access(runDirectory + "/" + $0, F_OK) == 0 }
-    }
-
     /// Whether no shim ever ran for this attempt, for a daemon that finds it claimed but not
-    /// running after a restart: it stopped between the claim and the shim's start. A folder
-    /// without a trace of a shim is given a second, in case a shim was starting that instant.
-    public func neverStarted() async -> Bool {
+    /// running after a restart (it stopped between the claim and the shim's start). If so,
+    /// the folder is removed, so that the attempt can be claimed again under its number.
+    ///
+    /// Decided without guessing how long a shim may take to start: the daemon creates `lock`
+    /// itself (exclusively, so no shim had) and holds it while it removes the folder. A shim
+    /// that starts late then finds no folder, or waits for the lock and finds its file
+    /// deleted, and runs nothing (the shim's `RunDirectory.holdLock`). A `lock` a shim made,
+    /// or one a shim holds, means a shim ran: not "never started".
+    public func removeIfNeverStarted() -> Bool {
         guard exists else { return true }
-        for _ in 0..<50 {
-            if shimEverRan { return false }
-            try? await Task.sleep(for: .milliseconds(20))
+        if [RunFolder.pids, RunFolder.exitRecord].contains(where: { access(runDirectory + "/" + $0, F_OK) == 0 }) {
+            return false
         }
-        return !shimEverRan
+        let fd = open(RunFolder.path(runDirectory, RunFolder.lock), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
+        try? FileManager.default.removeItem(atPath: runDirectory)
+        return !exists
     }
 
     /// Whether the shim put off a stop or timeout because a `stint critical` step of the job

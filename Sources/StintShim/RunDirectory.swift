@@ -30,7 +30,8 @@ struct RunDirectory {
     /// is close-on-exec so the job cannot inherit it and keep the shim looking alive.
     ///
     /// The wait is blocking: the daemon's liveness probe holds the lock for an instant, and
-    /// a shim starting during that instant must wait rather than give up.
+    /// a shim starting during that instant must wait rather than give up. A lock whose file
+    /// was removed meanwhile is refused with ENOENT, a folder another shim used with EEXIST.
     func holdLock() -> SystemError? {
         let lock: Int32
         switch Posix.openAt(fd, StaticString("lock").cString, O_CREAT | O_RDWR | O_CLOEXEC | O_NOCTTY, 0o600) {
@@ -39,6 +40,18 @@ struct RunDirectory {
         }
         while flock(lock, LOCK_EX) != 0 {
             if errno != EINTR { return SystemError.current() }
+        }
+        // A daemon that finds an attempt claimed but never started takes this lock itself and
+        // removes the folder while it holds it. A shim that was starting late and waited here
+        // then holds the lock of a deleted file: it must not run the command (the attempt is
+        // back in the queue and runs elsewhere), so it stops as if the folder had never been.
+        var status = stat()
+        if fstat(lock, &status) != 0 { return SystemError.current() }
+        if status.st_nlink == 0 { return SystemError(code: ENOENT) }
+        // A folder another shim already ran a command in (its pid file or exit record is
+        // there) is never run in twice.
+        for name in [StaticString("pid"), StaticString("exit.json")] where faccessat(fd, name.cString, F_OK, 0) == 0 {
+            return SystemError(code: EEXIST)
         }
         return nil
     }

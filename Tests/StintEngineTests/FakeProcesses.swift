@@ -123,7 +123,10 @@ final class FakeProcesses: ProcessSupervisor {
 
     func find(_ attempt: AttemptID) async -> FoundProcess {
         state.withLock { state in
-            state.found[attempt] ?? (state.running[attempt].map { .running(pid: $0) } ?? .gone)
+            let found = state.found[attempt] ?? (state.running[attempt].map { .running(pid: $0) } ?? .gone)
+            // A real supervisor removes a never-started attempt's folder as it finds it.
+            if found == .neverStarted { state.discarded.append(attempt) }
+            return found
         }
     }
 
@@ -166,8 +169,6 @@ final class FakeProcesses: ProcessSupervisor {
             return state.preflightResult
         }
     }
-
-    func discard(_ attempt: AttemptID) { state.withLock { $0.discarded.append(attempt) } }
 
     func removeFiles(ofJob job: Int64) { state.withLock { $0.removed.append(job) } }
 }
