@@ -16,7 +16,7 @@ extension APIRouter {
     /// local socket, whose 0600 mode already limits it to the daemon's user. A client
     /// scoped to a session manages only that session's tokens.
     func addTokenRoutes(to router: inout RouteRecorder) {
-        router.post("/v1/tokens") { request, context in
+        router.post("/v1/tokens", .init("Creates an API token (the local socket only)", body: TokenRequest.self, returns: TokenView.self)) { request, context in
             try await json {
                 try localOnly()
                 let body = try await decode(TokenRequest.self, request)
@@ -28,7 +28,7 @@ extension APIRouter {
                 return try await tokens.create(session: body.session)
             }
         }
-        router.get("/v1/tokens") { _, context in
+        router.get("/v1/tokens", .init("API tokens (the local socket only)", returns: [TokenView].self)) { _, context in
             try await json {
                 try localOnly()
                 let all = try await tokens.store.tokens()
@@ -36,7 +36,7 @@ extension APIRouter {
                 return all.filter { $0.session == scope }
             }
         }
-        router.post("/v1/tokens/:id/revoke") { _, context in
+        router.post("/v1/tokens/:id/revoke", .init("Revokes an API token (the local socket only)", returns: TokenView.self)) { _, context in
             try await json {
                 try localOnly()
                 let text = context.parameters.get("id") ?? ""

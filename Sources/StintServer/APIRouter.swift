@@ -26,30 +26,34 @@ struct APIRouter {
         if transport == .tcp { base.add(middleware: TokenAuthMiddleware(tokens: tokens)) }
         base.add(middleware: SessionHeaderMiddleware())
         var router = RouteRecorder(base)
-        router.get("/metrics") { _, _ in
+        router.get("/metrics", .init("Metrics in the Prometheus text format", content: { _ in ["text/plain": OpenAPIOperation.text] })) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
         }
         addTokenRoutes(to: &router)
         addScheduleRoutes(to: &router)
-        router.get("/v1/daemon") { _, context in
+        router.get("/v1/daemon", .init("The daemon's status: pid, version, store, counts", returns: DaemonStatus.self)) { _, context in
             try await json { try await daemon.status(engine: engine, scope: context.session) }
         }
-        router.post("/v1/daemon/stop") { _, context in
+        router.post("/v1/daemon/stop", .init("Stops the daemon (running jobs keep running)", description: "Not open to a client scoped to a session.", returns: Empty.self)) { _, context in
             try await json {
                 try unscoped(context, "stopping the daemon")
                 await daemon.requestShutdown()
                 return Empty()
             }
         }
-        router.post("/v1/jobs") { request, context in
+        router.post("/v1/jobs", .init(
+                "Adds jobs, all or none, in one transaction", description: "A body of up to 256 MiB.",
+                body: AddRequest.self, returns: AddResponse.self)) { request, context in
             try await json {
                 let body = try await decode(AddRequest.self, request, limit: maxAddBodyBytes)
                 return try await engine.add(body.jobs, scope: context.session)
             }
         }
-        router.get("/v1/jobs") { request, context in
+        router.get("/v1/jobs", .init(
+                "Lists jobs, newest first", query: Self.jobFilterQuery + [.flag("total", "also say how many match in all, in the Stint-Total header")],
+                returns: [JobView].self)) { request, context in
             var response = try await json {
                 try await engine.list(try filter(request.uri.queryParameters), scope: context.session)
             }
@@ -61,13 +65,21 @@ struct APIRouter {
             }
             return response
         }
-        router.get("/v1/jobs/:id") { _, context in
+        router.get("/v1/jobs/:id", .init("One job, with its attempts", returns: JobView.self)) { _, context in
             try await json { try await engine.show(try id(context), scope: context.session) }
         }
-        router.get("/v1/nodes") { _, _ in
+        router.get("/v1/nodes", .init("The daemons of the store and their leases", returns: NodesResponse.self)) { _, _ in
             try await json { try await engine.nodes() }
         }
-        router.get("/v1/jobs/:id/log") { request, context in
+        router.get("/v1/jobs/:id/log", .init(
+                "A job's output", description: "Followed with follow=1 until the job ends; Stint-Log-Attempt, Stint-Log-Position and Stint-Log-Prefix say where a client resumes.",
+                query: [
+                    .integer("attempt", "which attempt's output (default: the last)", maximum: 1_000_000),
+                    .flag("follow", "stream new output until the job ends"),
+                    .integer("head", "only the first N lines", maximum: Int64(Limits.maxLogLines)),
+                    .integer("tail", "only the last N lines (with follow=1: first, then the stream)", maximum: Int64(Limits.maxLogLines)),
+                    .integer("from", "with follow=1: the stream position to resume from"),
+                ], content: { _ in ["text/plain": OpenAPIOperation.text] })) { request, context in
             do {
                 let source = try await engine.logSource(
                     try id(context), attempt: try attempt(request.uri.queryParameters), scope: context.session)
@@ -82,74 +94,87 @@ struct APIRouter {
                 return errorResponse(error)
             }
         }
-        router.post("/v1/jobs/:id/signal") { request, context in
+        router.post("/v1/jobs/:id/signal", .init("Sends a signal to a running job's command", body: SignalRequest.self, returns: JobView.self)) { request, context in
             try await json {
                 let body = try await decode(SignalRequest.self, request)
                 return try await engine.signal(try id(context), signal: body.signal, scope: context.session)
             }
         }
-        router.post("/v1/jobs/:id/progress") { request, context in
+        router.post("/v1/jobs/:id/progress", .init("Reports a running job's progress", body: ProgressRequest.self, returns: JobView.self)) { request, context in
             try await json {
                 try await engine.setProgress(
                     try id(context), try await decode(ProgressRequest.self, request), scope: context.session)
             }
         }
-        router.post("/v1/jobs/:id/checkpoint") { request, context in
+        router.post("/v1/jobs/:id/checkpoint", .init("Stores a running job's checkpoint", body: CheckpointRequest.self, returns: JobView.self)) { request, context in
             try await json {
                 try await engine.setCheckpoint(
                     try id(context), try await decode(CheckpointRequest.self, request), scope: context.session)
             }
         }
-        router.get("/v1/batches") { _, context in
+        router.get("/v1/batches", .init("Batch checkpoints", returns: [BatchView].self)) { _, context in
             try await json { try await engine.batches(scope: context.session) }
         }
-        router.post("/v1/batches/acquire") { request, context in
+        router.post("/v1/batches/acquire", .init("Takes (or creates) a batch checkpoint for a run", body: BatchAcquireRequest.self, returns: BatchView.self)) { request, context in
             try await json {
                 try await engine.acquireBatch(try await decode(BatchAcquireRequest.self, request), scope: context.session)
             }
         }
-        router.post("/v1/batches/forget") { request, context in
+        router.post("/v1/batches/forget", .init("Deletes batch checkpoints", body: BatchForgetRequest.self, returns: [Int64].self)) { request, context in
             try await json {
                 try await engine.forgetBatches(try await decode(BatchForgetRequest.self, request).ids, scope: context.session)
             }
         }
-        router.post("/v1/batches/:id/checkpoint") { request, context in
+        router.post("/v1/batches/:id/checkpoint", .init("Saves a batch's progress", body: BatchSaveRequest.self, returns: BatchSaveResponse.self)) { request, context in
             try await json {
                 BatchSaveResponse(
                     batch: try await engine.saveBatch(
                         try id(context), try await decode(BatchSaveRequest.self, request), scope: context.session))
             }
         }
-        router.post("/v1/batches/:id/heartbeat") { request, context in
+        router.post("/v1/batches/:id/heartbeat", .init("Renews a batch run's hold", body: BatchHeartbeatRequest.self, returns: Empty.self)) { request, context in
             try await json {
                 let body = try await decode(BatchHeartbeatRequest.self, request)
                 try await engine.heartbeatBatch(try id(context), token: body.token, scope: context.session)
                 return Empty()
             }
         }
-        router.post("/v1/wait") { request, context in
+        router.post("/v1/wait", .init("Waits for jobs to end (or a condition)", body: WaitRequest.self, returns: WaitResponse.self)) { request, context in
             try await json { try await engine.wait(try await decode(WaitRequest.self, request), scope: context.session) }
         }
-        router.post("/v1/stop") { request, context in
+        router.post("/v1/stop", .init("Stops jobs: the whole process tree, SIGTERM then SIGKILL", body: IDsRequest.self, returns: [IDResult].self)) { request, context in
             try await json {
                 let body = try await decode(IDsRequest.self, request)
                 return await engine.stop(body.ids, grace: body.grace, scope: context.session)
             }
         }
-        router.post("/v1/release") { request, context in
+        router.post("/v1/release", .init("Releases held jobs", body: IDsRequest.self, returns: [IDResult].self)) { request, context in
             try await json {
                 await engine.requeue(try await decode(IDsRequest.self, request).ids, event: .release, scope: context.session)
             }
         }
-        router.post("/v1/retry") { request, context in
+        router.post("/v1/retry", .init("Runs ended jobs again", body: IDsRequest.self, returns: [IDResult].self)) { request, context in
             try await json {
                 await engine.requeue(try await decode(IDsRequest.self, request).ids, event: .retry, scope: context.session)
             }
         }
-        router.post("/v1/rm") { request, context in
+        router.post("/v1/rm", .init("Removes ended jobs and their output", body: IDsRequest.self, returns: [IDResult].self)) { request, context in
             try await json { await engine.remove(try await decode(IDsRequest.self, request).ids, scope: context.session) }
         }
-        router.get("/v1/notifications") { request, context in
+        router.get("/v1/notifications", .init(
+                "Notifications above an id", description: "With watch=1, NDJSON: the pending ones, then new ones as they are written, a blank line every 15 s.",
+                query: [
+                    .string("session", "whose notifications (a scoped client: its own)"),
+                    .integer("after", "only notifications with a greater id"),
+                    .flag("watch", "stream as NDJSON until the client hangs up"),
+                    .integer("limit", "at most this many", maximum: Int64(Limits.maxListLimit)),
+                ],
+                content: { reflector in
+                    [
+                        "application/json": ["schema": OpenAPIOperation.envelope(try reflector.schema(of: NotificationList.self))],
+                        "application/x-ndjson": OpenAPIOperation.text,
+                    ]
+                })) { request, context in
             let query = request.uri.queryParameters
             do {
                 let session = try scopedSession(query.get("session"), context)
@@ -165,31 +190,38 @@ struct APIRouter {
                 return errorResponse(error)
             }
         }
-        router.post("/v1/ack") { request, context in
+        router.post("/v1/ack", .init("Acknowledges notifications", body: AckRequest.self, returns: AckResponse.self)) { request, context in
             try await json { try await engine.ack(try await decode(AckRequest.self, request).ids, scope: context.session) }
         }
-        router.get("/v1/summary") { request, context in
+        router.get("/v1/summary", .init(
+                "What ended, failed or waits, for a session", query: [.string("session", "whose summary (a scoped client: its own)")],
+                returns: SummaryView.self)) { request, context in
             try await json {
                 try await engine.summary(session: try scopedSession(request.uri.queryParameters.get("session"), context))
             }
         }
-        router.post("/v1/prune") { request, context in
+        router.post("/v1/prune", .init("Deletes ended jobs older than a duration", body: PruneRequest.self, returns: PruneResponse.self)) { request, context in
             try await json {
                 try unscoped(context, "prune", hint: "use `stint rm ID…`")
                 return PruneResponse(removed: try await engine.prune(olderThan: try await decode(PruneRequest.self, request).olderThan))
             }
         }
-        router.get("/v1/queues") { _, context in
+        router.get("/v1/queues", .init("Queues: counts, pause, concurrency, breaker, preflight", returns: [QueueView].self)) { _, context in
             try await json { try await engine.queues(scope: context.session) }
         }
-        router.post("/v1/queues/:name") { request, context in
+        router.post("/v1/queues/:name", .init("Changes a queue (pause, concurrency, breaker, preflight)", body: QueueUpdate.self, returns: QueueView.self)) { request, context in
             try await json {
                 try unscoped(context, "changing a queue")
                 let name = context.parameters.get("name") ?? ""
                 return try await engine.updateQueue(name, try await decode(QueueUpdate.self, request))
             }
         }
-        router.get("/v1/events") { request, context in
+        router.get("/v1/events", .init(
+                "Events of a job, a queue or every job, newest last",
+                query: [
+                    .integer("job", "only this job's"), .string("queue", "only this queue's"),
+                    .integer("limit", "at most this many", maximum: Int64(Limits.maxListLimit)),
+                ], returns: [EventView].self)) { request, context in
             try await json {
                 let query = request.uri.queryParameters
                 let job = try query.get("job").map { try integer($0, "job") }
@@ -198,8 +230,35 @@ struct APIRouter {
                 return try await engine.events(job: job, queue: query.get("queue"), limit: Int(limit))
             }
         }
+        let document = OpenAPIDocumentCache()
+        router.get(
+            "/openapi.json",
+            .init("This document: the API as OpenAPI 3.1", content: { _ in ["application/json": ["schema": ["type": "object"]]] })
+        ) { _, _ in
+            do {
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: try document.data())))
+            } catch {
+                return errorResponse(StintError(.internal, "the API document cannot be built: \(error)"))
+            }
+        }
+        document.set(router.documented)
         table.set(RouteTable(router.routes))
         return base
+    }
+
+    /// The filters of `GET /v1/jobs`.
+    static var jobFilterQuery: [OpenAPIOperation.QueryParameter] {
+        [
+            .init(
+                name: "state", schema: ["type": "string"],
+                description: "comma-separated states: \(JobState.allCases.map(\.rawValue).joined(separator: ", "))"),
+            .string("session", "only this session's jobs"),
+            .string("queue", "only this queue's jobs"),
+            .init(name: "label", schema: ["type": "string"], description: "KEY=VALUE; every one given must match", repeated: true),
+            .integer("limit", "at most this many, newest first", maximum: Int64(Limits.maxListLimit)),
+        ]
     }
 
     // MARK: - Scope

@@ -21,24 +21,28 @@ final class RouteTable: Sendable {
     }
 }
 
-/// Registers routes on a Hummingbird router and records them in a ``RouteTable``.
+/// Registers routes on a Hummingbird router, each with what `GET /openapi.json` says
+/// of it, and records them in a ``RouteTable``.
 struct RouteRecorder {
     let router: Router<StintRequestContext>
-    private(set) var routes: [(HTTPRequest.Method, String)] = []
+    private(set) var documented: [OpenAPIDocument.Route] = []
+    var routes: [(HTTPRequest.Method, String)] { documented.map { ($0.method, $0.path) } }
 
     init(_ router: Router<StintRequestContext>) { self.router = router }
 
     mutating func get(
-        _ path: String, _ handler: @escaping @Sendable (Request, StintRequestContext) async throws -> Response
+        _ path: String, _ operation: OpenAPIOperation,
+        _ handler: @escaping @Sendable (Request, StintRequestContext) async throws -> Response
     ) {
-        routes.append((.get, path))
+        documented.append(.init(method: .get, path: path, operation: operation))
         router.get(RouterPath(path), use: handler)
     }
 
     mutating func post(
-        _ path: String, _ handler: @escaping @Sendable (Request, StintRequestContext) async throws -> Response
+        _ path: String, _ operation: OpenAPIOperation,
+        _ handler: @escaping @Sendable (Request, StintRequestContext) async throws -> Response
     ) {
-        routes.append((.post, path))
+        documented.append(.init(method: .post, path: path, operation: operation))
         router.post(RouterPath(path), use: handler)
     }
 }
