@@ -452,6 +452,52 @@ public struct StintClient: Sendable {
         if isError { throw Self.error(from: errorBody) }
     }
 
+    /// Streams events to `sink` as they are stored (`GET /v1/events` as server-sent
+    /// events): those after `after` first (`nil`: from the newest on). Returns when the daemon
+    /// closes the stream (it stops, or cut the client off) or `sink` returns false, with the
+    /// last event id the stream gave (where it started, if it sent no event): the caller
+    /// reconnects after it.
+    @discardableResult
+    public func watchEvents(
+        job: Int64? = nil, queue: String? = nil, after: Int64? = nil, sink: (EventView) throws -> Bool
+    ) throws -> Int64? {
+        var query: [(String, String)] = []
+        if let job { query.append(("job", String(job))) }
+        if let queue { query.append(("queue", queue)) }
+        if let after { query.append(("after", String(after))) }
+        var connection = try connection(autostart: true, longPoll: true)
+        connection.headers["Accept"] = "text/event-stream"
+        var parser = ServerSentEvents()
+        var errorBody = Data()
+        var isError = false
+        struct Stop: Error {}
+        let decoder = StintJSON.decoder()
+        do {
+            _ = try connection.exchange(
+                method: "GET", path: "/v1/events" + Self.queryString(query), body: nil,
+                onHead: { head in isError = head.status >= 400 },
+                onBody: { data in
+                    if isError {
+                        errorBody.append(data)
+                        return
+                    }
+                    for message in parser.feed(data) where message.event != "cut_off" {
+                        let event = try decoder.decode(EventView.self, from: Data(message.data.utf8))
+                        guard try sink(event) else { throw Stop() }
+                    }
+                })
+        } catch is Stop {
+            return parser.lastID.flatMap { Int64($0) }
+        } catch let error as HTTPConnection.ConnectError {
+            throw unavailable(error)
+        } catch let error as StintError where error.code == .unavailable && parser.lastID != nil {
+            // The daemon went away mid-stream: say where the stream got to.
+            return parser.lastID.flatMap { Int64($0) }
+        }
+        if isError { throw Self.error(from: errorBody) }
+        return parser.lastID.flatMap { Int64($0) }
+    }
+
     /// Acknowledges notifications.
     public func ack(_ ids: [Int64]) throws -> AckResponse {
         try call("POST", "/v1/ack", AckRequest(ids: ids), as: AckResponse.self)

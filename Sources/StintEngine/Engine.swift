@@ -302,6 +302,17 @@ public final class Engine: Sendable {
         try await queries.events(job: job, queue: queue, limit: limit)
     }
 
+    /// Events above id `after`, oldest first; of `session`'s jobs only, when given. What the
+    /// live stream (`GET /v1/events` as server-sent events) reads.
+    public func events(after: Int64, session: String?, limit: Int) async throws -> [EventView] {
+        try await store.events(after: after, session: session, limit: limit)
+    }
+
+    /// The id of the newest event; 0 when there is none.
+    public func lastEventID() async throws -> Int64 {
+        try await store.lastEventID()
+    }
+
     // MARK: - The outbox
 
     /// Pending notifications of `session` (all, with `nil`) above `after`, oldest first.

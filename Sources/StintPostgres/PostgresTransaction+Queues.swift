@@ -76,4 +76,18 @@ extension PostgresTransaction {
             """
         ).compactMap(StoreRows.event)
     }
+
+    func events(after: Int64, session: String?, limit: Int) throws -> [EventView] {
+        try rows(
+            """
+            SELECT * FROM events
+            WHERE id > \(after) AND (\(session)::text IS NULL OR job_id IN (SELECT id FROM jobs WHERE session = \(session)))
+            ORDER BY id LIMIT \(Int64(max(0, limit)))
+            """
+        ).compactMap(StoreRows.event)
+    }
+
+    func lastEventID() throws -> Int64 {
+        try rows("SELECT COALESCE(MAX(id), 0)::bigint AS id FROM events").first?.int64("id") ?? 0
+    }
 }

@@ -216,18 +216,47 @@ struct APIRouter {
                 return try await engine.updateQueue(name, try await decode(QueueUpdate.self, request))
             }
         }
-        router.get("/v1/events", .init(
-                "Events of a job, a queue or every job, newest last",
+        router.get(
+            "/v1/events",
+            .init(
+                "Events: the newest of a job, a queue or every job; or, as server-sent events, each as it is stored",
+                description: """
+                    With `Accept: text/event-stream`, a stream: `id:` (the event's id), `event:` (its kind), `data:` \
+                    (the event as JSON), a `: keep-alive` comment every 15 s; `Last-Event-ID` (or `after`) resumes after \
+                    that event, across daemon restarts; a client that leaves its connection full for 10 s gets a \
+                    final `cut_off` event and is disconnected. A scoped client sees only its session's jobs' events.
+                    """,
                 query: [
                     .integer("job", "only this job's"), .string("queue", "only this queue's"),
-                    .integer("limit", "at most this many", maximum: Int64(Limits.maxListLimit)),
-                ], returns: [EventView].self)) { request, context in
-            try await json {
+                    .integer("limit", "at most this many (not for the stream)", maximum: Int64(Limits.maxListLimit)),
+                    .integer("after", "the stream starts after this event id (as Last-Event-ID does)"),
+                ],
+                content: { reflector in
+                    [
+                        "application/json": ["schema": OpenAPIOperation.envelope(try reflector.schema(of: [EventView].self))],
+                        "text/event-stream": OpenAPIOperation.text,
+                    ]
+                })
+        ) { request, context in
+            do {
                 let query = request.uri.queryParameters
                 let job = try query.get("job").map { try integer($0, "job") }
-                if let job { _ = try await engine.show(job, scope: context.session) } else { try unscoped(context, "events of every job") }
+                if let job { _ = try await engine.show(job, scope: context.session) }
+                if request.headers[.accept]?.contains("text/event-stream") == true {
+                    let resume = try request.headers[EventStream.lastEventID].map { try integer($0, "Last-Event-ID") }
+                    let after = try resume ?? query.get("after").map { try integer($0, "after") }
+                    return try await EventStream(engine: engine, daemon: daemon).response(
+                        after: after, session: context.session, filter: .init(job: job, queue: query.get("queue")),
+                        channel: context.channel)
+                }
+                if job == nil {
+                    try unscoped(
+                        context, "events of every job", hint: "the stream (Accept: text/event-stream) is open to it, scoped")
+                }
                 let limit = try query.get("limit").map { try integer($0, "limit", maximum: Limits.maxListLimit) } ?? 100
-                return try await engine.events(job: job, queue: query.get("queue"), limit: Int(limit))
+                return try await json { try await engine.events(job: job, queue: query.get("queue"), limit: Int(limit)) }
+            } catch {
+                return errorResponse(error)
             }
         }
         let document = OpenAPIDocumentCache()

@@ -1,4 +1,5 @@
 public import Hummingbird
+public import NIOCore
 import StintCore
 
 /// The context of one API request: Hummingbird's, plus the session the caller is
@@ -8,10 +9,13 @@ public struct StintRequestContext: RequestContext {
     /// The session scope: from the `Stint-Session` header on the local socket, or from a
     /// session-bound token on TCP; `nil`: every job.
     public var session: String?
+    /// The connection, for a stream that must see whether the client keeps up.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         session = nil
+        channel = source.channel
     }
 }
 

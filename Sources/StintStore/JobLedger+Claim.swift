@@ -48,6 +48,7 @@ extension JobLedger {
         for (job, number) in selection.starts {
             try tx.updateJob(job.id, JobChange(state: .running, ready: false, endedAt: .some(nil), attemptCount: number))
             try tx.startAttempt(job: job.id, number: number, worker: worker, now: now)
+            try tx.appendEvent(LiveEvents.started(job.id, queue: job.queue, attempt: number, node: worker.node, now: now))
             result.claimed.append(
                 ClaimedJob(
                     id: job.id, attempt: number, queue: job.queue, spec: job.spec, shimPid: nil, startedAt: now,

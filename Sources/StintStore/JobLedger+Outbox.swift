@@ -12,6 +12,7 @@ extension JobLedger {
         queue known: QueueRecord? = nil, into result: inout FinishResult
     ) throws {
         let job = result.job
+        try tx.appendEvent(LiveEvents.ended(job, now: now))
         if job.spec.labels[ScheduleRules.scheduleLabel] != nil {
             try scheduleRunEnded(job, attempt: attempt, now: now, cap: cap, tx, into: &result)
         }
@@ -33,6 +34,7 @@ extension JobLedger {
         if let session = job.spec.session {
             guard let id = try tx.insertNotification(notification) else { return }
             notification.id = id
+            try tx.appendEvent(LiveEvents.notification(notification, id: id, job: job.id, queue: job.queue, now: notification.createdAt))
             result.notifications.append(notification)
             let excess = NotificationComposer.excess(pending: try tx.pendingNotificationCount(session: session), cap: cap)
             if excess > 0 { try tx.dropOldestNotifications(session: session, count: excess) }

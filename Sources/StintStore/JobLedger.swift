@@ -66,6 +66,7 @@ public final class JobLedger: Sendable {
             // A job cancelled at once holds no key: the next add with it is a new job.
             if admission.brokenBy != nil { stored.unique = nil }
             let id = try tx.insertJob(stored, admission, now: now)
+            try tx.appendEvent(LiveEvents.added(id, queue: queue, state: admission.state, now: now))
             if let brokenBy = admission.brokenBy {
                 try tx.appendEvent(
                     EventRecord(job: id, queue: queue, kind: "dependency_failed", message: brokenBy, at: now))
@@ -110,6 +111,16 @@ public final class JobLedger: Sendable {
         try await store.read { tx in try tx.events(job: job, queue: queue, limit: max(0, limit)) }
     }
 
+    /// Events above id `after`, oldest first (see ``StoreReading/events(after:session:limit:)``).
+    public func events(after: Int64, session: String?, limit: Int) async throws -> [EventView] {
+        try await store.read { tx in try tx.events(after: after, session: session, limit: max(0, limit)) }
+    }
+
+    /// The id of the newest event; 0 when there is none.
+    public func lastEventID() async throws -> Int64 {
+        try await store.read { tx in try tx.lastEventID() }
+    }
+
     // MARK: Removing
 
     /// Deletes an ended job. Throws `E_NOT_FOUND` or `E_CONFLICT` (not ended) and deletes nothing then.
@@ -147,6 +158,7 @@ public final class JobLedger: Sendable {
         try await store.write { tx in
             try Self.requireRunning(id, tx)
             try tx.setProgress(id, progress, now: now)
+            try tx.appendEvent(LiveEvents.progress(id, progress, now: now))
         }
     }
 

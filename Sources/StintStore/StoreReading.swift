@@ -69,6 +69,13 @@ public protocol StoreReading {
     /// The newest `limit` events of one job, one queue, or all, oldest first.
     func events(job: Int64?, queue: String?, limit: Int) throws -> [EventView]
 
+    /// At most `limit` events with ids above `after`, oldest first; with `session`, only
+    /// those of that session's jobs. What the live stream reads.
+    func events(after: Int64, session: String?, limit: Int) throws -> [EventView]
+
+    /// The id of the newest event; 0 when there is none.
+    func lastEventID() throws -> Int64
+
     // MARK: Outbox
 
     /// Pending notifications, oldest first: of one session or all, with ids above `after`,

@@ -111,7 +111,37 @@ final class StoreConformanceQueues: Sendable {
         #expect(job.state == .failed)
         #expect(job.attempts.map { $0.verdict?.failureClass } == [.transient, .permanent])
         let events = try await store.events(job: id, queue: nil, limit: 10)
-        #expect(events.map(\.kind) == ["retry_scheduled"])
+        #expect(events.map(\.kind) == ["added", "started", "retry_scheduled", "started", "ended"])
+    }
+
+    @Test("a job's life is in the events table, in order, each in its change's transaction; read after an id, by session")
+    func liveEvents() async throws {
+        let before = try await store.lastEventID()
+        var mine = Self.spec(retries: 1)
+        mine.session = "alpha"
+        var theirs = Self.spec()
+        theirs.session = "beta"
+        let id = try await add(mine)
+        let other = try await add(theirs, at: 0.5)
+        #expect(Set(try await claim()) == [id, other])
+        try await end(id, code: 75, at: 1, transient: true, retryAt: 2)
+        #expect(try await store.claim(limit: 5, host: "test", now: Self.at(2)).claimed.map(\.id) == [id])
+        try await store.setProgress(id, ProgressRequest(done: 3, total: 4, message: "step"), now: Self.at(2.5))
+        try await end(id, attempt: 2, code: 0, at: 3)
+        let all = try await store.events(after: before, session: nil, limit: 100)
+        #expect(all.map(\.id) == all.map(\.id).sorted(), "oldest first")
+        #expect(try await store.lastEventID() == all.last?.id)
+        let kinds = all.filter { $0.job == id }.map(\.kind)
+        // A job of a session is told of its end in the outbox, too.
+        #expect(kinds == ["added", "started", "retry_scheduled", "started", "progress", "ended", "notification"], "\(kinds)")
+        #expect(all.first { $0.job == id && $0.kind == "ended" }?.message == "succeeded: exit 0")
+        #expect(all.first { $0.job == id && $0.kind == "progress" }?.message == "3/4 step")
+        let scoped = try await store.events(after: before, session: "alpha", limit: 100)
+        #expect(!scoped.isEmpty && scoped.allSatisfy { $0.job == id }, "only alpha's job: \(scoped)")
+        let page = try await store.events(after: before, session: nil, limit: 2)
+        #expect(page.map(\.id) == Array(all.prefix(2).map(\.id)))
+        let rest = try await store.events(after: page.last!.id, session: nil, limit: 100)
+        #expect(page.map(\.id) + rest.map(\.id) == all.map(\.id), "paging after an id misses nothing")
     }
 
     @Test("a stop requested while running wins over a pending retry")
@@ -211,7 +241,7 @@ final class StoreConformanceQueues: Sendable {
         let closed = try await end(ids[2], code: 0, at: 64)
         #expect(closed.transition?.to == .closed)
         #expect(try await claim(5, at: 65) == Array(ids[3...]))
-        let kinds = try await store.events(job: nil, queue: "api", limit: 10).map(\.kind)
+        let kinds = try await store.events(job: nil, queue: "api", limit: 100).map(\.kind).filter { !LiveEventKinds.jobLife.contains($0) }
         #expect(kinds == ["breaker_open", "breaker_half_open", "breaker_closed"])
     }
 
@@ -243,7 +273,13 @@ final class StoreConformanceQueues: Sendable {
         #expect(try await store.job(id)?.attemptCount == 0)
         try await store.recordPreflight(queue: "deploy", status: PreflightStatus(passed: true, checkedAt: Self.at(31)))
         #expect(try await claim(5, at: 32) == [id])
-        let kinds = try await store.events(job: nil, queue: "deploy", limit: 10).map(\.kind)
+        let kinds = try await store.events(job: nil, queue: "deploy", limit: 100).map(\.kind).filter { !LiveEventKinds.jobLife.contains($0) }
         #expect(kinds == ["preflight_failed", "preflight_passed"])
     }
+}
+
+/// The kinds of event that tell of a job's life (``LiveEvents``), which tests of other
+/// events leave aside.
+enum LiveEventKinds {
+    static let jobLife: Set<String> = ["added", "started", "ended", "progress", "notification"]
 }

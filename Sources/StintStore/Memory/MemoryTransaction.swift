@@ -278,6 +278,16 @@ final class MemoryTransaction: StoreTransaction {
                 .suffix(max(0, limit)))
     }
 
+    func events(after: Int64, session: String?, limit: Int) throws -> [EventView] {
+        Array(
+            tables.events.filter { event in
+                event.id > after
+                    && (session == nil || event.job.flatMap { tables.jobs[$0]?.job.spec.session } == session)
+            }.prefix(max(0, limit)))
+    }
+
+    func lastEventID() throws -> Int64 { tables.events.last?.id ?? 0 }
+
     // MARK: Outbox
 
     func notifications(session: String?, after: Int64, limit: Int) throws -> NotificationList {

@@ -79,4 +79,25 @@ extension SQLiteTransaction {
             arguments: arguments)
         return rows.compactMap(StoreRows.event)
     }
+
+    func events(after: Int64, session: String?, limit: Int) throws -> [EventView] {
+        let rows: [Row]
+        if let session {
+            rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM events WHERE id > ? AND job_id IN (SELECT id FROM jobs WHERE session = ?)
+                        ORDER BY id LIMIT ?
+                        """), arguments: [after, session, max(0, limit)])
+        } else {
+            rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?"),
+                arguments: [after, max(0, limit)])
+        }
+        return rows.compactMap(StoreRows.event)
+    }
+
+    func lastEventID() throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM events")) ?? 0
+    }
 }

@@ -164,7 +164,13 @@ struct QueueSet: ParsableCommand {
 
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show recent events: retries scheduled, breaker transitions, stalls, preflight results, dependency failures.")
+        abstract: "Show recent events, or follow them live: jobs added, started and ended, progress, retries, breaker transitions, stalls, preflight results, notifications, schedule fires.",
+        discussion: """
+            With --follow, prints each event as the daemon stores it, until interrupted: one line each, or one \
+            JSON object per line with -o json or -o ndjson. It reconnects by itself when the daemon restarts and \
+            resumes after the last event it printed, so none is missed. Without --job, a client scoped to a \
+            session sees only its session's jobs' events when following, and may not list every job's.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -174,20 +180,70 @@ struct Events: ParsableCommand {
     @Option(help: "Only events of this queue.")
     var queue: String?
 
-    @Option(parsing: .unconditional, help: "Show at most this many, the newest.")
+    @Option(parsing: .unconditional, help: "Show at most this many, the newest (not with --follow).")
     var limit: Int = 100
+
+    @Flag(name: [.short, .long], help: "Follow: print events as they are stored, until interrupted.")
+    var follow = false
+
+    @Option(parsing: .unconditional, help: "With --follow: start after this event id (0: every event kept) instead of at the newest.")
+    var after: String?
 
     func run() throws {
         try ValueParsing.atLeast(limit, 0, flag: "--limit")
         let jobID = try job.map { text throws(StintError) in try ValueParsing.ids([text])[0] }
-        let events = try CLIEnvironment.client.events(job: jobID, queue: queue, limit: limit)
-        Output(format: global.output).emit(events, ndjson: events) {
-            guard !events.isEmpty else { return "no events" }
-            return events.map { event in
-                var subject = event.queue.map { "queue \($0)" } ?? ""
-                if let job = event.job { subject += (subject.isEmpty ? "" : ", ") + "job \(job)" }
-                return "\(RFC3339.format(event.at))  \(event.kind)  \(subject): \(event.message)"
-            }.joined(separator: "\n")
+        let start = try after.map { text throws(StintError) in
+            guard let value = Int64(text), value >= 0 else { throw StintError(.usage, "--after takes an event id (0 or more), not \(text)") }
+            return value
         }
+        guard follow else {
+            if start != nil { throw StintError(.usage, "--after goes with --follow") }
+            let events = try CLIEnvironment.client.events(job: jobID, queue: queue, limit: limit)
+            Output(format: global.output).emit(events, ndjson: events) {
+                guard !events.isEmpty else { return "no events" }
+                return events.map(Self.line).joined(separator: "\n")
+            }
+            return
+        }
+        try followEvents(job: jobID, after: start)
+    }
+
+    /// Prints events as they come, reconnecting after the last one printed whenever the
+    /// stream ends (the daemon stopped or cut this client off) or the daemon is away.
+    private func followEvents(job: Int64?, after start: Int64?) throws {
+        let client = CLIEnvironment.client
+        let json = global.output == .json || global.output == .ndjson
+        let encoder = StintJSON.encoder()
+        var last = start
+        var announced = false
+        while true {
+            do {
+                let reached = try client.watchEvents(job: job, queue: queue, after: last) { event in
+                    last = event.id
+                    if json {
+                        Output.out(String(decoding: try encoder.encode(event), as: UTF8.self) + "\n")
+                    } else {
+                        Output.out(Self.line(event) + "\n")
+                    }
+                    announced = false
+                    return true
+                }
+                last = reached ?? last
+            } catch let error as StintError where error.code == .unavailable {
+                if !announced {
+                    Output.err("stint: daemon unavailable; reconnecting…\n")
+                    announced = true
+                }
+            }
+            // The stream ended: come back after the last event it gave (the stream's first
+            // line says where it starts, so none stored meanwhile is missed).
+            usleep(200_000)
+        }
+    }
+
+    static func line(_ event: EventView) -> String {
+        var subject = event.queue.map { "queue \($0)" } ?? ""
+        if let job = event.job { subject += (subject.isEmpty ? "" : ", ") + "job \(job)" }
+        return "\(RFC3339.format(event.at))  \(event.kind)  \(subject): \(event.message)"
     }
 }
