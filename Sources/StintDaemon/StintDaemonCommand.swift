@@ -206,8 +206,9 @@ struct StintDaemonCommand: AsyncParsableCommand {
                     retention: retentionSeconds, delivery: deliveryPolicy, shutdownBudget: shutdownBudgetSeconds,
                     listen: listenAddress, idleTimeout: idleTimeoutSeconds,
                     node: node ?? ProcessInfo.processInfo.hostName, traceHandOffs: traceHandOffs, cluster: clusterOptions),
-                store: { paths in
-                    try await (storeURL ?? .sqlite(path: paths.database)).open(notificationCap: notificationCap, logger: logger)
+                store: { paths, observer in
+                    try await (storeURL ?? .sqlite(path: paths.database)).open(
+                        notificationCap: notificationCap, observer: observer, logger: logger)
                 },
                 logger: logger)
         } catch let error as StintError {

@@ -35,11 +35,11 @@ enum StoreURL: Equatable, Codable {
     /// Opens the store. A SQLite file that cannot be opened throws `E_UNAVAILABLE`; a
     /// PostgreSQL server that cannot be reached is tried again with backoff (0.5 s
     /// doubling to 30 s), each failure logged with the URL (password masked), until it answers.
-    func open(notificationCap: Int, logger: Logger) async throws -> JobLedger {
+    func open(notificationCap: Int, observer: (any TransactionObserver)?, logger: Logger) async throws -> JobLedger {
         switch self {
         case .sqlite(let path):
             do {
-                return JobLedger(try SQLiteJobStore(path: path), notificationCap: notificationCap)
+                return JobLedger(try SQLiteJobStore(path: path), notificationCap: notificationCap, observer: observer)
             } catch let error as StintError {
                 throw error
             } catch {
@@ -49,7 +49,8 @@ enum StoreURL: Equatable, Codable {
             var delay = 0.5
             while true {
                 do {
-                    return JobLedger(try await PostgresJobStore(url: url, logger: logger), notificationCap: notificationCap)
+                    return JobLedger(
+                        try await PostgresJobStore(url: url, logger: logger), notificationCap: notificationCap, observer: observer)
                 } catch let error as StintError where error.code == .unavailable {
                     logger.error("\(error.message); trying again in \(DurationText.short(delay))")
                     try await Task.sleep(for: .seconds(delay))

@@ -95,6 +95,7 @@ actor Dispatcher {
         }
         for job in result.claimed {
             context.mark(.claimed, job: job.id, attempt: job.attempt)
+            context.metrics?.attemptClaimed(job)
             await attempts.launch(job)
         }
         for (queue, command) in result.preflightsDue { preflights.request(queue: queue, command: command) }

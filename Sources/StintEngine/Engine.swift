@@ -38,14 +38,19 @@ public final class Engine: Sendable {
         public var cluster: ClusterService.Options
         /// How the scheduler sleeps. Default: ``ScheduleService/Options``'s defaults.
         public var schedules: ScheduleService.Options
+        /// Where attempts, latencies and preflight results are counted for `/metrics`;
+        /// `nil` (the default): nowhere.
+        public var metrics: EngineMetrics?
 
         /// Creates a configuration.
         public init(
             parallel: Int = ProcessInfo.processInfo.activeProcessorCount, stalls: StallWatchdog.Options = .init(),
             retention: RetentionService.Options = .init(), preflight: PreflightService.Options = .init(),
             worker: WorkerIdentity = WorkerIdentity(node: ProcessInfo.processInfo.hostName), trace: HandOffTrace? = nil,
-            cluster: ClusterService.Options = .init(), schedules: ScheduleService.Options = .init()
+            cluster: ClusterService.Options = .init(), schedules: ScheduleService.Options = .init(),
+            metrics: EngineMetrics? = nil
         ) {
+            self.metrics = metrics
             self.cluster = cluster
             self.schedules = schedules
             self.worker = worker
@@ -90,7 +95,7 @@ public final class Engine: Sendable {
         let cluster = store.store as? any ClusterStore
         let context = EngineContext(
             store: store, worker: configuration.worker, processes: processes, clock: clock, paths: paths, logger: logger,
-            trace: configuration.trace, cluster: cluster)
+            trace: configuration.trace, cluster: cluster, metrics: configuration.metrics)
         self.store = store
         self.clock = clock
         self.paths = paths
@@ -311,6 +316,16 @@ public final class Engine: Sendable {
     /// The id of the newest event; 0 when there is none.
     public func lastEventID() async throws -> Int64 {
         try await store.lastEventID()
+    }
+
+    /// Each queue's jobs by state, ready count and oldest ready time, for `/metrics`.
+    public func queueGauges() async throws -> [String: QueueGauges] {
+        try await store.queueGauges()
+    }
+
+    /// How many notifications wait to be acknowledged, in every session, for `/metrics`.
+    public func pendingNotificationTotal() async throws -> Int {
+        try await store.pendingNotificationTotal()
     }
 
     // MARK: - The outbox

@@ -20,6 +20,8 @@ struct EngineContext: Sendable {
     var trace: HandOffTrace? = nil
     /// The store as shared by several daemons, when it is one.
     var cluster: (any ClusterStore)? = nil
+    /// Where the engine counts for `/metrics`, when the daemon asked it to.
+    var metrics: EngineMetrics? = nil
 
     /// Stamps `step` of `job`'s attempt `attempt` in the trace, if there is one.
     func mark(_ step: HandOffTrace.Step, job: Int64, attempt: Int) {

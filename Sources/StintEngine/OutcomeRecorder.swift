@@ -86,6 +86,7 @@ actor OutcomeRecorder {
         do {
             let (result, claimed) = try await context.store.finish(ending, thenClaim: claim)
             context.mark(.recorded, job: job.id, attempt: job.attempt)
+            context.metrics?.attemptEnded(outcome, verdict: verdict, claimedAt: job.startedAt)
             await finished(result, queue: job.queue)
             context.mark(.answered, job: job.id, attempt: job.attempt)
             await slots.claimed(claimed, reserved: free)

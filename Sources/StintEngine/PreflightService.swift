@@ -43,6 +43,7 @@ public struct PreflightService: Service {
             requests.finished(queue: request.queue)
             return
         }
+        context.metrics?.preflightChecked(passed: result.passed)
         if !result.passed {
             context.logger.notice(
                 "preflight failed", metadata: ["queue": "\(request.queue)", "reason": "\(result.reason ?? "")"])

@@ -32,6 +32,10 @@ extension PostgresTransaction {
         try one("SELECT COUNT(*) AS n FROM notifications WHERE session = \(session) AND acked_at IS NULL")?.int("n") ?? 0
     }
 
+    func pendingNotificationTotal() throws -> Int {
+        try one("SELECT COUNT(*) AS n FROM notifications WHERE acked_at IS NULL")?.int("n") ?? 0
+    }
+
     func insertNotification(_ notification: NotificationView) throws -> Int64? {
         // The stored body is the notification's JSON without its id (the row's).
         let body = String(decoding: try StintJSON.encoder().encode(notification), as: UTF8.self)

@@ -87,6 +87,26 @@ extension PostgresTransaction {
         ).compactMap(StoreRows.event)
     }
 
+    func queueGauges() throws -> [String: QueueGauges] {
+        var gauges: [String: QueueGauges] = [:]
+        for row in try rows("SELECT queue, state, COUNT(*)::bigint AS n FROM jobs GROUP BY queue, state") {
+            guard let queue = try row.string("queue"), let state = try row.string("state").flatMap(JobState.init(rawValue:))
+            else { continue }
+            gauges[queue, default: QueueGauges()].counts[state] = try row.int("n") ?? 0
+        }
+        for row in try rows(
+            """
+            SELECT queue, COUNT(*)::bigint AS n, MIN(GREATEST(created_at, COALESCE(run_at, created_at))) AS since FROM jobs
+            WHERE state = 'queued' AND ready GROUP BY queue
+            """)
+        {
+            guard let queue = try row.string("queue") else { continue }
+            gauges[queue, default: QueueGauges()].ready = try row.int("n") ?? 0
+            gauges[queue]!.oldestReady = try row.double("since").map(Date.init(timeIntervalSince1970:))
+        }
+        return gauges
+    }
+
     func lastEventID() throws -> Int64 {
         try rows("SELECT COALESCE(MAX(id), 0)::bigint AS id FROM events").first?.int64("id") ?? 0
     }

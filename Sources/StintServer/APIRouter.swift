@@ -12,6 +12,8 @@ struct APIRouter {
     let engine: Engine
     let daemon: DaemonInfo
     let metrics: PrometheusCollectorRegistry
+    /// What the engine counts as it works, for `/metrics`.
+    let counted: EngineMetrics
     let tokens: APITokens
     /// Which listener this router serves: TCP requests must present a token.
     let transport: Transport
@@ -26,10 +28,16 @@ struct APIRouter {
         if transport == .tcp { base.add(middleware: TokenAuthMiddleware(tokens: tokens)) }
         base.add(middleware: SessionHeaderMiddleware())
         var router = RouteRecorder(base)
-        router.get("/metrics", .init("Metrics in the Prometheus text format", content: { _ in ["text/plain": OpenAPIOperation.text] })) { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+        router.get("/metrics", .init("Metrics in the Prometheus text format", content: { _ in ["text/plain": OpenAPIOperation.text] })) { _, context in
+            do {
+                try unscoped(context, "metrics", hint: "they count every session's jobs")
+                let text = try await MetricsExport(engine: engine, counted: counted, registry: metrics).render()
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: text)))
+            } catch {
+                return errorResponse(error)
+            }
         }
         addTokenRoutes(to: &router)
         addScheduleRoutes(to: &router)

@@ -86,13 +86,15 @@ public enum Daemon {
     ///
     /// `openStore` is called once the state folder is private (umask 077) and this daemon
     /// holds its lock: the store's files are created 0600, and no second daemon opens them.
+    /// It is given the observer of the store's transactions for `/metrics`.
     public static func run(
-        _ options: Options, store openStore: (StintPaths) async throws -> JobLedger, logger: Logger
+        _ options: Options, store openStore: (StintPaths, any TransactionObserver) async throws -> JobLedger, logger: Logger
     ) async throws {
         let paths = options.paths
         let jobUmask = try StateFolder.prepare(paths)
         let lock = try DaemonLock(path: paths.daemonLock)
-        let store = try await openStore(paths)
+        let counted = EngineMetrics()
+        let store = try await openStore(paths, counted)
         let processes = ShimSupervisor(paths: paths, configuration: .init(shimPath: options.shimPath, jobUmask: jobUmask))
         var trace: HandOffTrace?
         if let path = options.traceHandOffs {
@@ -113,7 +115,7 @@ public enum Daemon {
             store: store, paths: paths, processes: processes,
             configuration: .init(
                 parallel: options.parallel, retention: .init(retention: options.retention),
-                worker: WorkerIdentity(node: options.node), trace: trace, cluster: options.cluster),
+                worker: WorkerIdentity(node: options.node), trace: trace, cluster: options.cluster, metrics: counted),
             clock: clock, logger: logger)
         try await engine.start()
 
@@ -136,7 +138,7 @@ public enum Daemon {
             peers = created.token.map { PeerLink(http: http, token: $0) }
         }
         let router = APIRouter(
-            engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .unixSocket, peers: peers
+            engine: engine, daemon: info, metrics: metrics, counted: counted, tokens: tokens, transport: .unixSocket, peers: peers
         ).build()
         let socket = paths.socket
         let app = Application(
@@ -155,7 +157,7 @@ public enum Daemon {
                 tcpApplication(
                     listen, idleTimeout: options.idleTimeout,
                     router: APIRouter(
-                        engine: engine, daemon: info, metrics: metrics, tokens: tokens, transport: .tcp, peers: peers
+                        engine: engine, daemon: info, metrics: metrics, counted: counted, tokens: tokens, transport: .tcp, peers: peers
                     ).build(),
                     info: info, logger: logger))
         }

@@ -8,7 +8,7 @@ extension JobLedger {
     /// full is failed (``ClaimResult/failed``) instead of started.
     public func claim(limit: Int, worker: WorkerIdentity, now: Date) async throws -> ClaimResult {
         let cap = notificationCap
-        return try await store.write { tx in try Self.claim(limit: limit, worker: worker, now: now, cap: cap, tx) }
+        return try await write { tx in try Self.claim(limit: limit, worker: worker, now: now, cap: cap, tx) }
     }
 
     /// The claim of ``claim(limit:worker:now:)`` inside another write's transaction (an
@@ -52,7 +52,7 @@ extension JobLedger {
             result.claimed.append(
                 ClaimedJob(
                     id: job.id, attempt: number, queue: job.queue, spec: job.spec, shimPid: nil, startedAt: now,
-                    node: worker.node))
+                    node: worker.node, readyAt: max(job.createdAt, job.runAt ?? job.createdAt)))
         }
         for (queue, breaker) in selection.probes { try tx.saveBreaker(queue, breaker) }
         return result
@@ -63,7 +63,7 @@ extension JobLedger {
     /// `node` is `nil`. A job whose row cannot be read in full is returned all the same,
     /// with its ``ClaimedJob/damage``: one bad row must not keep the others from being reconciled.
     public func runningAttempts(node: String? = nil) async throws -> [ClaimedJob] {
-        try await store.read { tx in
+        try await read { tx in
             try tx.openAttempts().filter { attempt in node == nil || attempt.node == nil || attempt.node == node }
         }
     }
@@ -74,7 +74,7 @@ extension JobLedger {
     /// records the event. Throws `E_CONFLICT` unless `attempt` is the job's latest attempt,
     /// still open, of a running job.
     public func unclaim(job id: Int64, attempt: Int, now: Date) async throws -> FinishResult {
-        try await store.write { tx in
+        try await write { tx in
             guard let job = try tx.job(id, attempts: false) else { throw StintError.jobNotFound(id) }
             let state = try tx.state(of: id) ?? .failed
             let open = try tx.attemptIsOpen(job: id, number: attempt)

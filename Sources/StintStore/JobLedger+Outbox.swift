@@ -58,12 +58,12 @@ extension JobLedger {
 
     /// Pending notifications, oldest first: of one session or all, with ids above `after`.
     public func notifications(session: String?, after: Int64, limit: Int) async throws -> NotificationList {
-        try await store.read { tx in try tx.notifications(session: session, after: after, limit: limit) }
+        try await read { tx in try tx.notifications(session: session, after: after, limit: limit) }
     }
 
     /// Acknowledges notifications (of `session` only, when given); unknown ids are reported.
     public func ack(_ ids: [Int64], session: String?, now: Date) async throws -> AckResponse {
-        try await store.write { tx in
+        try await write { tx in
             var acked: [Int64] = []
             var unknown: [Int64] = []
             for id in ids {
@@ -87,11 +87,11 @@ extension JobLedger {
     public func dueDeliveries(now: Date, limit: Int, lease: Double = 0) async throws -> [DeliveryView] {
         let (due, damaged) =
             lease > 0
-            ? try await store.write { tx in
+            ? try await write { tx in
                 let found = try tx.dueDeliveries(now: now, limit: limit)
                 for delivery in found.due { try tx.leaseDelivery(delivery.id, until: now.addingTimeInterval(lease)) }
                 return found
-            } : try await store.read { tx in try tx.dueDeliveries(now: now, limit: limit) }
+            } : try await read { tx in try tx.dueDeliveries(now: now, limit: limit) }
         for (id, reason) in damaged {
             try await recordDelivery(
                 id: id, status: .permanent, nextAt: nil, error: "the stored delivery does not decode: \(reason)", now: now)
@@ -101,18 +101,18 @@ extension JobLedger {
 
     /// The earliest `next_at` of a pending delivery.
     public func nextDeliveryAt() async throws -> Date? {
-        try await store.read { tx in try tx.nextDeliveryAt() }
+        try await read { tx in try tx.nextDeliveryAt() }
     }
 
     /// Records one delivery attempt: `status` pending with `nextAt` to try again, or a final status.
     public func recordDelivery(id: Int64, status: DeliveryStatus, nextAt: Date?, error: String?, now: Date) async throws {
-        try await store.write { tx in
+        try await write { tx in
             try tx.updateDelivery(id, status: status, nextAt: status == .pending ? nextAt : nil, error: error, now: now)
         }
     }
 
     /// Deliveries of one job, or the latest of all.
     public func deliveries(job: Int64?, limit: Int) async throws -> [DeliveryView] {
-        try await store.read { tx in try tx.deliveries(job: job, limit: limit) }
+        try await read { tx in try tx.deliveries(job: job, limit: limit) }
     }
 }

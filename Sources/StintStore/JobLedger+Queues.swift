@@ -5,7 +5,7 @@ extension JobLedger {
     /// Every queue with its breaker and preflight, by name, and its counts of held,
     /// queued and running jobs (of `session`'s jobs only, when given).
     public func queues(now: Date, session: String?) async throws -> [QueueView] {
-        try await store.read { tx in
+        try await read { tx in
             let counts = try tx.liveCounts(queue: nil, session: session)
             return try tx.queues().map { $0.view(counts: counts[$0.name] ?? [:], now: now) }
         }
@@ -14,7 +14,7 @@ extension JobLedger {
     /// Changes a queue's settings, creating it if needed. A new preflight command has no
     /// result yet; turning the breaker off closes it.
     public func updateQueue(_ name: String, _ update: QueueUpdate, now: Date) async throws -> QueueView {
-        try await store.write { tx in
+        try await write { tx in
             try tx.ensureQueue(name, now: now)
             guard let current = try tx.queue(name) else { throw StintError(.internal, "queue \(name) vanished") }
             let settings = update.applied(to: current.settings)
@@ -37,7 +37,7 @@ extension JobLedger {
 
     /// Stores the result of a queue's preflight and records an event when it changed.
     public func recordPreflight(queue: String, status: PreflightStatus) async throws {
-        try await store.write { tx in
+        try await write { tx in
             let previous = try tx.queue(queue)?.preflight?.passed
             try tx.savePreflight(queue, status)
             if previous != status.passed {

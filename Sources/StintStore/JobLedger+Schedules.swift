@@ -18,7 +18,7 @@ extension JobLedger {
     /// Stores a new schedule, its next fire time the first after `now`. A schedule of the
     /// same name in the same session throws `E_CONFLICT` and stores nothing.
     public func addSchedule(_ spec: ScheduleSpec, now: Date) async throws -> ScheduleRecord {
-        try await store.write { tx in
+        try await write { tx in
             if try tx.schedules(named: spec.name).contains(where: { $0.spec.session == spec.session }) {
                 throw StintError(
                     .conflict, "a schedule named \(spec.name) exists", hint: "remove it first with `stint schedule rm \(spec.name)`")
@@ -36,7 +36,7 @@ extension JobLedger {
 
     /// Every schedule (of `session` only, when given), by id.
     public func schedules(session: String?) async throws -> [ScheduleRecord] {
-        try await store.read { tx in
+        try await read { tx in
             try tx.schedules().filter { session == nil || $0.spec.session == session }
         }
     }
@@ -46,7 +46,7 @@ extension JobLedger {
     public func schedule(
         named name: String, session: String?, runs: Int
     ) async throws -> (ScheduleRecord, [ScheduleFire]) {
-        try await store.read { tx in
+        try await read { tx in
             let record = try Self.findSchedule(name, session: session, tx)
             return (record, try tx.fires(schedule: record.id, limit: runs))
         }
@@ -58,7 +58,7 @@ extension JobLedger {
     public func setSchedulePaused(
         _ name: String, session: String?, paused: Bool, now: Date
     ) async throws -> ScheduleRecord {
-        try await store.write { tx in
+        try await write { tx in
             var record = try Self.findSchedule(name, session: session, tx)
             guard record.state.paused != paused else { return record }
             record.state.paused = paused
@@ -79,7 +79,7 @@ extension JobLedger {
 
     /// Deletes a schedule with its fire times; the jobs it created stay.
     public func removeSchedule(_ name: String, session: String?, now: Date) async throws -> ScheduleRecord {
-        try await store.write { tx in
+        try await write { tx in
             let record = try Self.findSchedule(name, session: session, tx)
             try tx.deleteSchedule(record.id)
             try tx.appendEvent(
@@ -94,7 +94,7 @@ extension JobLedger {
     /// overlap policy: a job labelled with `now` as its fire time.
     public func runSchedule(_ name: String, session: String?, now: Date) async throws -> (ScheduleRecord, InsertedJob) {
         let cap = notificationCap
-        return try await store.write { tx in
+        return try await write { tx in
             var record = try Self.findSchedule(name, session: session, tx)
             let fire = ScheduleRules.Fire(at: now, catchUp: false)
             guard try tx.fire(schedule: record.id, at: now) == nil else {
@@ -118,7 +118,7 @@ extension JobLedger {
         now: Date, thenClaim claim: ClaimRequest? = nil
     ) async throws -> (firing: ScheduleFiring, claim: ClaimResult?) {
         let cap = notificationCap
-        return try await store.write { tx in
+        return try await write { tx in
             var firing = ScheduleFiring()
             for record in try tx.dueSchedules(now: now, limit: Self.schedulesPerFiring) {
                 try Self.fire(record, now: now, cap: cap, tx, into: &firing)
@@ -133,7 +133,7 @@ extension JobLedger {
 
     /// The earliest next fire time of a schedule that is not paused.
     public func nextScheduleFire() async throws -> Date? {
-        try await store.read { tx in try tx.nextScheduleFire() }
+        try await read { tx in try tx.nextScheduleFire() }
     }
 
     // MARK: - In the transactions

@@ -17,7 +17,7 @@ extension JobLedger {
         _ ending: AttemptEnding, thenClaim claim: ClaimRequest?
     ) async throws -> (finish: FinishResult, claim: ClaimResult?) {
         let cap = notificationCap
-        return try await store.write { tx in
+        return try await write { tx in
             let finished = try Self.finish(ending, cap: cap, tx)
             let claimed = try claim.map { try Self.claim(limit: $0.limit, worker: $0.worker, now: $0.now, cap: cap, tx) }
             return (finished, claimed)
@@ -69,7 +69,7 @@ extension JobLedger {
     /// unknown id throws `E_NOT_FOUND`. A cancel also cancels the job's dependents.
     public func apply(_ event: JobEvent, to id: Int64, now: Date) async throws -> FinishResult {
         let cap = notificationCap
-        return try await store.write { tx in
+        return try await write { tx in
             guard let job = try tx.job(id, attempts: false) else { throw StintError.jobNotFound(id) }
             let state = try tx.state(of: id) ?? .failed
             // Starting and ending attempts go through claim and finish, which keep the
@@ -110,7 +110,7 @@ extension JobLedger {
     /// returns the notification written (none when already flagged or without a session).
     public func markStalled(job id: Int64, attempt: Int, at: Date, line: String) async throws -> [NotificationView] {
         let cap = notificationCap
-        return try await store.write { tx in
+        return try await write { tx in
             guard try tx.markStalled(job: id, number: attempt, at: at, line: line) else { return [] }
             var result = FinishResult(job: try Self.fetch(id, tx))
             try tx.appendEvent(
@@ -129,7 +129,7 @@ extension JobLedger {
     /// `reason` as its end reason, with its notification and dependents as for any failure.
     public func failUnprocessable(job id: Int64, attempt: Int?, reason: String, now: Date) async throws -> FinishResult {
         let cap = notificationCap
-        return try await store.write { tx in
+        return try await write { tx in
             var result = FinishResult(job: try Self.fetch(id, tx))
             try Self.failUnprocessable(id, attempt: attempt, reason: reason, now: now, cap: cap, tx, into: &result)
             return result

@@ -14,10 +14,39 @@ public final class JobLedger: Sendable {
     /// Pending notifications kept per session; beyond it the oldest are dropped.
     public let notificationCap: Int
 
-    /// A ledger over `store`, keeping at most `notificationCap` pending notifications per session.
-    public init(_ store: any JobStore, notificationCap: Int = Session.defaultNotificationCap) {
+    /// Told how long each transaction took, for `/metrics`; `nil`: nobody.
+    public let observer: (any TransactionObserver)?
+
+    /// A ledger over `store`, keeping at most `notificationCap` pending notifications per
+    /// session, telling `observer` how long each transaction took.
+    public init(
+        _ store: any JobStore, notificationCap: Int = Session.defaultNotificationCap,
+        observer: (any TransactionObserver)? = nil
+    ) {
         self.store = store
         self.notificationCap = max(1, notificationCap)
+        self.observer = observer
+    }
+
+    /// `body` in a write transaction of the backend, timed for the observer.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        guard let observer else { return try await store.write(body) }
+        let start = ContinuousClock.now
+        defer { observer.transaction(write: true, seconds: Self.seconds(since: start)) }
+        return try await store.write(body)
+    }
+
+    /// `body` in a read transaction of the backend, timed for the observer.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
+        guard let observer else { return try await store.read(body) }
+        let start = ContinuousClock.now
+        defer { observer.transaction(write: false, seconds: Self.seconds(since: start)) }
+        return try await store.read(body)
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     /// The backend's location, for `daemon status`.
@@ -39,7 +68,7 @@ public final class JobLedger: Sendable {
         _ specs: [JobSpec], now: Date, thenClaim claim: ClaimRequest?
     ) async throws -> (inserted: [InsertedJob], claim: ClaimResult?) {
         let cap = notificationCap
-        return try await store.write { tx in
+        return try await write { tx in
             let inserted = try Self.insert(specs, now: now, cap: cap, tx)
             let claimed = try claim.map { try Self.claim(limit: $0.limit, worker: $0.worker, now: $0.now, cap: cap, tx) }
             return (inserted, claimed)
@@ -82,50 +111,60 @@ public final class JobLedger: Sendable {
 
     /// The job with `id` and all its attempts, or `nil`.
     public func job(_ id: Int64) async throws -> StoredJob? {
-        try await store.read { tx in try tx.job(id, attempts: true) }
+        try await read { tx in try tx.job(id, attempts: true) }
     }
 
     /// The jobs `ids` with all their attempts, in order (`nil` for an id with no job), read
     /// over one snapshot: a `wait` on thousands of jobs reads them at once, not one by one.
     public func jobs(_ ids: [Int64]) async throws -> [StoredJob?] {
-        try await store.read { tx in try ids.map { try tx.job($0, attempts: true) } }
+        try await read { tx in try ids.map { try tx.job($0, attempts: true) } }
     }
 
     /// The newest `filter.limit` jobs matching `filter`, in ascending id order, each with its last attempt.
     public func list(_ filter: JobFilter) async throws -> [StoredJob] {
-        try await store.read { tx in try tx.jobs(filter) }
+        try await read { tx in try tx.jobs(filter) }
     }
 
     /// How many jobs match `filter`, its limit aside.
     public func count(_ filter: JobFilter) async throws -> Int {
-        try await store.read { tx in try tx.countJobs(filter) }
+        try await read { tx in try tx.countJobs(filter) }
     }
 
     /// The number of jobs in each state; of `session`'s jobs only, when given.
     public func counts(session: String?) async throws -> [JobState: Int] {
-        try await store.read { tx in try tx.stateCounts(session: session) }
+        try await read { tx in try tx.stateCounts(session: session) }
     }
 
     /// Recent events, newest last, of one job, one queue, or all.
     public func events(job: Int64?, queue: String?, limit: Int) async throws -> [EventView] {
-        try await store.read { tx in try tx.events(job: job, queue: queue, limit: max(0, limit)) }
+        try await read { tx in try tx.events(job: job, queue: queue, limit: max(0, limit)) }
     }
 
     /// Events above id `after`, oldest first (see ``StoreReading/events(after:session:limit:)``).
     public func events(after: Int64, session: String?, limit: Int) async throws -> [EventView] {
-        try await store.read { tx in try tx.events(after: after, session: session, limit: max(0, limit)) }
+        try await read { tx in try tx.events(after: after, session: session, limit: max(0, limit)) }
     }
 
     /// The id of the newest event; 0 when there is none.
     public func lastEventID() async throws -> Int64 {
-        try await store.read { tx in try tx.lastEventID() }
+        try await read { tx in try tx.lastEventID() }
+    }
+
+    /// How many notifications wait to be acknowledged, in every session.
+    public func pendingNotificationTotal() async throws -> Int {
+        try await read { tx in try tx.pendingNotificationTotal() }
+    }
+
+    /// Each queue's job gauges (see ``StoreReading/queueGauges()``).
+    public func queueGauges() async throws -> [String: QueueGauges] {
+        try await read { tx in try tx.queueGauges() }
     }
 
     // MARK: Removing
 
     /// Deletes an ended job. Throws `E_NOT_FOUND` or `E_CONFLICT` (not ended) and deletes nothing then.
     public func delete(_ id: Int64) async throws {
-        try await store.write { tx in
+        try await write { tx in
             guard let job = try tx.job(id, attempts: false) else { throw StintError.jobNotFound(id) }
             let state = try tx.state(of: id)
             guard let state, state.isTerminal else {
@@ -139,7 +178,7 @@ public final class JobLedger: Sendable {
 
     /// Deletes every ended job that ended before `cutoff`; returns their ids.
     public func prune(endedBefore cutoff: Date) async throws -> [Int64] {
-        try await store.write { tx in try tx.pruneJobs(endedBefore: cutoff).sorted() }
+        try await write { tx in try tx.pruneJobs(endedBefore: cutoff).sorted() }
     }
 
     // MARK: What running jobs report
@@ -147,7 +186,7 @@ public final class JobLedger: Sendable {
     /// Marks a running job as being stopped, so that a failure of its attempt ends it
     /// `cancelled` instead of retrying it.
     public func requestStop(_ id: Int64) async throws {
-        try await store.write { tx in
+        try await write { tx in
             guard try tx.state(of: id) == .running else { return }
             try tx.updateJob(id, JobChange(stopRequested: true))
         }
@@ -155,7 +194,7 @@ public final class JobLedger: Sendable {
 
     /// Records a running job's progress (`stint progress`); `E_CONFLICT` unless it runs.
     public func setProgress(_ id: Int64, _ progress: ProgressRequest, now: Date) async throws {
-        try await store.write { tx in
+        try await write { tx in
             try Self.requireRunning(id, tx)
             try tx.setProgress(id, progress, now: now)
             try tx.appendEvent(LiveEvents.progress(id, progress, now: now))
@@ -164,7 +203,7 @@ public final class JobLedger: Sendable {
 
     /// Records a job's checkpoint (`stint checkpoint`); `E_CONFLICT` unless it runs.
     public func setCheckpoint(_ id: Int64, _ value: String, now: Date) async throws {
-        try await store.write { tx in
+        try await write { tx in
             try Self.requireRunning(id, tx)
             try tx.setCheckpoint(id, value, now: now)
         }

@@ -76,6 +76,10 @@ public protocol StoreReading {
     /// The id of the newest event; 0 when there is none.
     func lastEventID() throws -> Int64
 
+    /// Each queue's jobs by state, how many are ready and since when the oldest of those
+    /// is: what `/metrics` reads at scrape time.
+    func queueGauges() throws -> [String: QueueGauges]
+
     // MARK: Outbox
 
     /// Pending notifications, oldest first: of one session or all, with ids above `after`,
@@ -87,6 +91,9 @@ public protocol StoreReading {
 
     /// The number of `session`'s pending notifications.
     func pendingNotificationCount(session: String) throws -> Int
+
+    /// How many notifications wait to be acknowledged, in every session.
+    func pendingNotificationTotal() throws -> Int
 
     /// Pending deliveries due at `now`, oldest first, and the ids of rows among them that
     /// do not decode, with why.

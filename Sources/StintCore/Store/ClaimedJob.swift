@@ -18,12 +18,16 @@ public struct ClaimedJob: Sendable, Hashable {
     public var node: String?
     /// Why the job's row could not be read in full (see ``StoredJob/damage``), or `nil`.
     public var damage: String?
+    /// When the job could first run this attempt (added, or its delay or retry time came),
+    /// for a fresh claim; `nil` for one found again after a restart.
+    public var readyAt: Date?
 
     /// Creates a claimed job.
     public init(
         id: Int64, attempt: Int, queue: String, spec: JobSpec, shimPid: Int32?, startedAt: Date, node: String? = nil,
-        damage: String? = nil
+        damage: String? = nil, readyAt: Date? = nil
     ) {
+        self.readyAt = readyAt
         self.id = id
         self.attempt = attempt
         self.queue = queue

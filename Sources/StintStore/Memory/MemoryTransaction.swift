@@ -288,6 +288,19 @@ final class MemoryTransaction: StoreTransaction {
 
     func lastEventID() throws -> Int64 { tables.events.last?.id ?? 0 }
 
+    func queueGauges() throws -> [String: QueueGauges] {
+        var gauges: [String: QueueGauges] = [:]
+        for row in tables.jobs.values {
+            let job = row.job
+            gauges[job.queue, default: QueueGauges()].counts[job.state, default: 0] += 1
+            guard row.ready, job.state == .queued else { continue }
+            let since = max(job.createdAt, job.runAt ?? job.createdAt)
+            gauges[job.queue]!.ready += 1
+            gauges[job.queue]!.oldestReady = min(gauges[job.queue]!.oldestReady ?? since, since)
+        }
+        return gauges
+    }
+
     // MARK: Outbox
 
     func notifications(session: String?, after: Int64, limit: Int) throws -> NotificationList {
@@ -302,6 +315,10 @@ final class MemoryTransaction: StoreTransaction {
 
     func pendingNotificationCount(session: String) throws -> Int {
         tables.notifications.values.count { $0.session == session && $0.notification.ackedAt == nil }
+    }
+
+    func pendingNotificationTotal() throws -> Int {
+        tables.notifications.values.count { $0.notification.ackedAt == nil }
     }
 
     func insertNotification(_ notification: NotificationView) throws -> Int64? {

@@ -35,6 +35,10 @@ extension SQLiteTransaction {
             arguments: [session]) ?? 0
     }
 
+    func pendingNotificationTotal() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM notifications WHERE acked_at IS NULL") ?? 0
+    }
+
     func insertNotification(_ notification: NotificationView) throws -> Int64? {
         // The stored body is the notification's JSON without its id (the row's).
         let body = String(decoding: try StintJSON.encoder().encode(notification), as: UTF8.self)

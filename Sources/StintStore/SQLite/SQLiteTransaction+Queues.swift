@@ -97,6 +97,28 @@ extension SQLiteTransaction {
         return rows.compactMap(StoreRows.event)
     }
 
+    func queueGauges() throws -> [String: QueueGauges] {
+        var gauges: [String: QueueGauges] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT queue, state, COUNT(*) AS n FROM jobs GROUP BY queue, state") {
+            guard let queue = try? row.decode(String.self, forColumn: "queue"),
+                let state = (try? row.decode(String.self, forColumn: "state")).flatMap(JobState.init(rawValue:))
+            else { continue }
+            gauges[queue, default: QueueGauges()].counts[state] = try row.decode(forColumn: "n")
+        }
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT queue, COUNT(*) AS n, MIN(MAX(created_at, COALESCE(run_at, created_at))) AS since FROM jobs
+                WHERE state = 'queued' AND ready = 1 GROUP BY queue
+                """)
+        {
+            guard let queue = try? row.decode(String.self, forColumn: "queue") else { continue }
+            gauges[queue, default: QueueGauges()].ready = try row.decode(forColumn: "n")
+            gauges[queue]!.oldestReady = (try? row.decode(Double.self, forColumn: "since")).map(Date.init(timeIntervalSince1970:))
+        }
+        return gauges
+    }
+
     func lastEventID() throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM events")) ?? 0
     }
