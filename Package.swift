@@ -111,6 +111,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [
+                // The dashboard (`stint ui`): plain HTML, CSS and JavaScript, compiled into the daemon.
+                .embedInCode("Dashboard/Assets/index.html"), .embedInCode("Dashboard/Assets/login.html"),
+                .embedInCode("Dashboard/Assets/app.js"), .embedInCode("Dashboard/Assets/app.css"),
+            ],
             swiftSettings: checkedImports
         ),
         .target(name: "StintClient", dependencies: ["StintCore"], swiftSettings: checkedImports),

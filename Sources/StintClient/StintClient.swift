@@ -103,6 +103,11 @@ public struct StintClient: Sendable {
         try call("GET", "/v1/nodes", Empty?.none, as: NodesResponse.self)
     }
 
+    /// Opens the dashboard (on the daemon's local socket only) and returns its login URL.
+    public func openUI(port: Int?) throws -> UIResponse {
+        try call("POST", "/v1/ui", UIRequest(port: port), as: UIResponse.self)
+    }
+
     /// Every queue with its counts, breaker and preflight.
     public func queues() throws -> [QueueView] {
         try call("GET", "/v1/queues", Empty?.none, as: [QueueView].self)

@@ -10,6 +10,9 @@ extension APIRouter {
         case unixSocket
         /// `--listen HOST:PORT`: every request needs an API token.
         case tcp
+        /// The dashboard's listener (`stint ui`): a session cookie and, to change anything,
+        /// its CSRF token.
+        case dashboard
     }
 
     /// `POST /v1/tokens`, `GET /v1/tokens` and `POST /v1/tokens/:id/revoke`: only on the

@@ -19,14 +19,27 @@ struct APIRouter {
     let transport: Transport
     /// The other daemons of a shared store, for logs of their jobs; `nil` on a store of one host.
     var peers: PeerLink? = nil
+    /// The dashboard (`POST /v1/ui` opens it; its own listener serves these routes too).
+    var dashboard: DashboardServer? = nil
 
     func build() -> Router<StintRequestContext> {
         let base = Router(context: StintRequestContext.self)
         // First, so that it wraps every route and the not-found answer too.
         let table = RouteTableBox()
         base.add(middleware: EnvelopeMiddleware(table: table))
-        if transport == .tcp { base.add(middleware: TokenAuthMiddleware(tokens: tokens)) }
-        base.add(middleware: SessionHeaderMiddleware())
+        switch transport {
+        case .tcp:
+            base.add(middleware: TokenAuthMiddleware(tokens: tokens))
+            base.add(middleware: SessionHeaderMiddleware())
+        case .dashboard:
+            base.add(middleware: DashboardHeadersMiddleware())
+            if let dashboard {
+                base.add(middleware: DashboardAuthMiddleware(sessions: dashboard.sessions))
+                DashboardPages(sessions: dashboard.sessions, tokens: tokens).register(on: base)
+            }
+        case .unixSocket:
+            base.add(middleware: SessionHeaderMiddleware())
+        }
         var router = RouteRecorder(base)
         router.get("/metrics", .init("Metrics in the Prometheus text format", content: { _ in ["text/plain": OpenAPIOperation.text] })) { _, context in
             do {
@@ -41,6 +54,23 @@ struct APIRouter {
         }
         addTokenRoutes(to: &router)
         addScheduleRoutes(to: &router)
+        router.post(
+            "/v1/ui",
+            .init(
+                "Opens the dashboard on 127.0.0.1 and gives its URL with a one-time login code (the local socket only)",
+                description: "The code opens one browser session, scoped as the caller is, and expires after 5 minutes.",
+                body: UIRequest.self, returns: UIResponse.self)
+        ) { request, context in
+            try await json {
+                let body = try await decode(UIRequest.self, request)
+                guard transport == .unixSocket, let dashboard else {
+                    throw StintError(.forbidden, "the dashboard is opened only on the daemon's local socket", hint: "run `stint ui` on the daemon's machine")
+                }
+                let address = try await dashboard.open(port: body.port ?? 0)
+                let (code, expiresAt) = dashboard.sessions.issueCode(scope: context.session)
+                return UIResponse(address: "\(address)", url: "http://\(address)/login?code=\(code)", expiresAt: expiresAt)
+            }
+        }
         router.get("/v1/daemon", .init("The daemon's status: pid, version, store, counts", returns: DaemonStatus.self)) { _, context in
             try await json { try await daemon.status(engine: engine, scope: context.session) }
         }

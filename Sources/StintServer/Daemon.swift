@@ -137,8 +137,11 @@ public enum Daemon {
             peerToken = created
             peers = created.token.map { PeerLink(http: http, token: $0) }
         }
+        let dashboard = DashboardServer()
+        let peerLink = peers
         let router = APIRouter(
-            engine: engine, daemon: info, metrics: metrics, counted: counted, tokens: tokens, transport: .unixSocket, peers: peers
+            engine: engine, daemon: info, metrics: metrics, counted: counted, tokens: tokens, transport: .unixSocket, peers: peers,
+            dashboard: dashboard
         ).build()
         let socket = paths.socket
         let app = Application(
@@ -161,6 +164,15 @@ public enum Daemon {
                     ).build(),
                     info: info, logger: logger))
         }
+        services.append(
+            DashboardService(
+                server: dashboard,
+                router: {
+                    APIRouter(
+                        engine: engine, daemon: info, metrics: metrics, counted: counted, tokens: tokens, transport: .dashboard,
+                        peers: peerLink, dashboard: dashboard
+                    ).build()
+                }, idleTimeout: options.idleTimeout, logger: logger))
         services.append(DeliveryService(worker: deliveries, options: .init(shutdownBudget: options.shutdownBudget)))
         services += engine.services
         services.append(ShutdownService(engine: engine, info: info))

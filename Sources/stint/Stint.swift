@@ -46,7 +46,7 @@ struct Stint: ParsableCommand {
             Add.self, Run.self, List.self, Show.self, Logs.self, Wait.self, Stop.self, Kill.self,
             Retry.self, Release.self, Remove.self, Prune.self, QueueCommand.self, Events.self, Critical.self,
             Notifications.self, Ack.self, Summary.self, ProgressCommand.self, CheckpointCommand.self, BatchCommand.self,
-            ScheduleCommand.self, DaemonCommand.self, NodesCommand.self, TokenCommand.self, MCPCommand.self,
+            ScheduleCommand.self, DaemonCommand.self, NodesCommand.self, TokenCommand.self, MCPCommand.self, UICommand.self,
         ])
 }
 

@@ -19,8 +19,19 @@ public struct ClaimedJob: Sendable, Hashable {
     /// Why the job's row could not be read in full (see ``StoredJob/damage``), or `nil`.
     public var damage: String?
     /// When the job could first run this attempt (added, or its delay or retry time came),
-    /// for a fresh claim; `nil` for one found again after a restart.
+    /// for a fresh claim; `nil` for one found again after a restart. Only for the
+    /// start-latency metric: two values that differ in it alone are the same claim.
     public var readyAt: Date?
+
+    public static func == (lhs: ClaimedJob, rhs: ClaimedJob) -> Bool {
+        lhs.id == rhs.id && lhs.attempt == rhs.attempt && lhs.queue == rhs.queue && lhs.spec == rhs.spec
+            && lhs.shimPid == rhs.shimPid && lhs.startedAt == rhs.startedAt && lhs.node == rhs.node && lhs.damage == rhs.damage
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(attempt)
+    }
 
     /// Creates a claimed job.
     public init(
