@@ -357,5 +357,8 @@ setInterval(() => {
   const state = document.getElementById("job-state");
   if (state && state.textContent.startsWith("running")) refresh();
 }, 1000);
+// The chart starts from the events already stored (a client scoped to a session may not
+// list every job's, and starts empty), then follows the stream.
+api("/v1/events?limit=5000").then((events) => { events.forEach(observe); refresh(); }).catch(() => {});
 refresh();
 connect();
