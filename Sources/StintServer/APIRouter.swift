@@ -29,7 +29,12 @@ struct APIRouter {
         base.add(middleware: EnvelopeMiddleware(table: table))
         switch transport {
         case .tcp:
-            base.add(middleware: TokenAuthMiddleware(tokens: tokens))
+            // The dashboard on the listen address too, behind token login (or a code of `stint ui`).
+            if let dashboard {
+                base.add(middleware: DashboardHeadersMiddleware())
+                DashboardPages(sessions: dashboard.sessions, tokens: tokens).register(on: base)
+            }
+            base.add(middleware: TokenAuthMiddleware(tokens: tokens, dashboard: dashboard?.sessions))
             base.add(middleware: SessionHeaderMiddleware())
         case .dashboard:
             base.add(middleware: DashboardHeadersMiddleware())

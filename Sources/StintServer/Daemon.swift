@@ -160,7 +160,8 @@ public enum Daemon {
                 tcpApplication(
                     listen, idleTimeout: options.idleTimeout,
                     router: APIRouter(
-                        engine: engine, daemon: info, metrics: metrics, counted: counted, tokens: tokens, transport: .tcp, peers: peers
+                        engine: engine, daemon: info, metrics: metrics, counted: counted, tokens: tokens, transport: .tcp, peers: peers,
+                        dashboard: dashboard
                     ).build(),
                     info: info, logger: logger))
         }

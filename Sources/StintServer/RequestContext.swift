@@ -9,6 +9,8 @@ public struct StintRequestContext: RequestContext {
     /// The session scope: from the `Stint-Session` header on the local socket, or from a
     /// session-bound token on TCP; `nil`: every job.
     public var session: String?
+    /// Whether `session` came from a credential no header may change (a dashboard login).
+    public var sessionFixed = false
     /// The connection, for a stream that must see whether the client keeps up.
     public let channel: any Channel
 
@@ -28,7 +30,7 @@ struct SessionHeaderMiddleware: RouterMiddleware {
         next: (Request, StintRequestContext) async throws -> Response
     ) async throws -> Response {
         var context = context
-        if let value = request.headers[.init(Session.header)!], !value.isEmpty {
+        if !context.sessionFixed, let value = request.headers[.init(Session.header)!], !value.isEmpty {
             do {
                 try Session.validate(value)
             } catch {

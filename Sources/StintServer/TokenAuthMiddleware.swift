@@ -6,14 +6,24 @@ import StintCore
 /// token, a `Stint-Session` header may repeat the token's session but never name
 /// another, so a header cannot widen what the token sees. An unbound token may use the
 /// header to narrow itself to a session.
+///
+/// With `dashboard` sessions, the dashboard's pages pass (they log in with a token), and a
+/// request without `Authorization` but with a dashboard session cookie is admitted as the
+/// dashboard's listener admits it (CSRF token and origin on every change).
 struct TokenAuthMiddleware: RouterMiddleware {
     typealias Context = StintRequestContext
     let tokens: APITokens
+    var dashboard: DashboardSessions? = nil
 
     func handle(
         _ request: Request, context: StintRequestContext,
         next: (Request, StintRequestContext) async throws -> Response
     ) async throws -> Response {
+        if let dashboard, request.headers[.authorization] == nil,
+            DashboardAuthMiddleware.isPage(request.uri.path) || DashboardCookie.value(in: request) != nil
+        {
+            return try await DashboardAuthMiddleware(sessions: dashboard).handle(request, context: context, next: next)
+        }
         let token: TokenView
         do {
             token = try await tokens.authenticate(authorization: request.headers[.authorization])

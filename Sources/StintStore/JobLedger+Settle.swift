@@ -95,6 +95,9 @@ extension JobLedger {
                 try tx.removeDependencies(of: id)
             }
             var result = FinishResult(job: try Self.fetch(id, tx))
+            if event == .release || event == .retry {
+                try tx.appendEvent(LiveEvents.requeued(id, queue: job.queue, by: event, now: now))
+            }
             if next.isTerminal {
                 // Keyed on the attempt that will never run, so that a job retried and then
                 // stopped is told of again.

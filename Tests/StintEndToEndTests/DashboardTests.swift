@@ -134,4 +134,27 @@ struct DashboardTests {
         #expect(other.status == 9, "\(other.stderr)")
         #expect(try harness.run("ui", "--port", "70000").status == 64)
     }
+
+    @Test("on a --listen daemon the dashboard is also at the listen address, behind token login; its cookie cannot be widened")
+    func onTheListenAddress() throws {
+        let (harness, url) = try startListening()
+        let own = try harness.add("--session", "alpha", "--hold", "--", "true")
+        let other = try harness.add("--session", "beta", "--hold", "--", "true")
+        let anonymous = try RawHTTP.tcp(url, "GET", "/")
+        #expect(anonymous.status == 303, "to the login page")
+        #expect(try RawHTTP.tcp(url, "GET", "/login").status == 200)
+        #expect(try RawHTTP.tcp(url, "GET", "/v1/jobs").status == 401, "the API still needs a token or a session")
+        let secret = try #require(try harness.run("token", "create", "--session", "alpha", "-o", "json").data(TokenView.self).token)
+        let login = try RawHTTP.tcp(
+            url, "POST", "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: "token=" + secret)
+        #expect(login.status == 303)
+        let cookie = try #require(Self.cookie(login)).value
+        let jobs = try RawHTTP.tcp(url, "GET", "/v1/jobs", headers: ["Cookie": cookie, "Stint-Session": "beta"])
+        let listed = try StintJSON.decoder().decode(Envelope<[JobView]>.self, from: Data(jobs.body.utf8)).data ?? []
+        #expect(listed.map(\.id) == [own], "the header cannot widen the session: \(listed.map(\.id)), not \(other)")
+        let refused = try RawHTTP.tcp(url, "POST", "/v1/release", headers: ["Cookie": cookie], body: #"{"ids":[\#(own)]}"#)
+        #expect(refused.status == 403, "a change needs the CSRF token")
+        #expect(try harness.show(own).state == .held)
+    }
 }
+

@@ -23,7 +23,7 @@ private func contents(_ path: String) -> String {
 
 /// The kinds of event that tell of a job's life (added, started, ended…), which these
 /// tests of other events leave aside.
-private let jobLifeKinds: Set<String> = ["added", "started", "ended", "progress", "notification"]
+private let jobLifeKinds: Set<String> = ["added", "started", "ended", "progress", "notification", "released", "retried"]
 
 @Suite("Retries: exact attempt counts by failure class")
 struct RetryEndToEndTests {

@@ -8,7 +8,7 @@ import Testing
 
 /// A daemon with `--listen 127.0.0.1:0` (the kernel picks a free port) and its URL,
 /// as `daemon status` reports it once the TCP listener is bound.
-private func startListening() throws -> (StintHarness, String) {
+func startListening() throws -> (StintHarness, String) {
     let stint = try StintHarness(daemonArguments: ["--listen", "127.0.0.1:0"])
     var url: String?
     _ = try stint.eventually {

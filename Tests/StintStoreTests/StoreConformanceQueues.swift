@@ -281,5 +281,5 @@ final class StoreConformanceQueues: Sendable {
 /// The kinds of event that tell of a job's life (``LiveEvents``), which tests of other
 /// events leave aside.
 enum LiveEventKinds {
-    static let jobLife: Set<String> = ["added", "started", "ended", "progress", "notification"]
+    static let jobLife: Set<String> = ["added", "started", "ended", "progress", "notification", "released", "retried"]
 }

@@ -30,6 +30,13 @@ public enum LiveEvents {
         return EventRecord(job: job.id, queue: job.queue, kind: "ended", message: String(message.prefix(500)), at: now)
     }
 
+    /// `released` or `retried`: a held job was released, or an ended one queued to run
+    /// again.
+    public static func requeued(_ id: Int64, queue: String, by event: JobEvent, now: Date) -> EventRecord {
+        EventRecord(
+            job: id, queue: queue, kind: event == .retry ? "retried" : "released", message: "queued", at: now)
+    }
+
     /// `progress`: a running job reported how far it is.
     public static func progress(_ id: Int64, _ progress: ProgressRequest, now: Date) -> EventRecord {
         var message = progress.total.map { "\(progress.done)/\($0)" } ?? "\(progress.done)"

@@ -81,6 +81,8 @@ struct DashboardAuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.session = session.scope
+        // The session's scope is the request's: no `Stint-Session` header may change it.
+        context.sessionFixed = true
         return try await next(request, context)
     }
 

@@ -13,8 +13,8 @@ struct DashboardPages {
     /// The largest login form: 4 KiB.
     static let maxFormBytes = 4096
 
-    func register(on router: Router<StintRequestContext>) {
-        router.get("/") { request, _ in
+    func register(on pages: Router<StintRequestContext>) {
+        pages.get("/") { request, _ in
             guard let id = DashboardCookie.value(in: request), let session = sessions.session(id) else {
                 return Self.redirect("/login")
             }
@@ -23,7 +23,7 @@ struct DashboardPages {
                 .replacingOccurrences(of: "{{scope}}", with: Self.escape(session.scope ?? ""))
             return Self.html(page)
         }
-        router.get("/login") { request, _ in
+        pages.get("/login") { request, _ in
             guard let code = request.uri.queryParameters.get("code") else { return Self.loginPage(error: "") }
             guard let session = sessions.redeem(code) else {
                 return Self.loginPage(
@@ -32,7 +32,7 @@ struct DashboardPages {
             // The code leaves the address bar at once: the next page is plain `/`.
             return Self.redirect("/", cookie: DashboardCookie.set(session.id))
         }
-        router.post("/login") { request, _ in
+        pages.post("/login") { request, _ in
             if let origin = request.headers[.origin], !DashboardAuthMiddleware.sameOrigin(origin, host: request.head.authority) {
                 return Self.loginPage(error: "A login from another site is refused.", status: .forbidden)
             }
@@ -43,7 +43,7 @@ struct DashboardPages {
             let session = sessions.open(scope: token.session)
             return Self.redirect("/", cookie: DashboardCookie.set(session.id))
         }
-        router.post("/logout") { request, _ in
+        pages.post("/logout") { request, _ in
             if let id = DashboardCookie.value(in: request), let session = sessions.session(id) {
                 guard try await Self.formField("csrf", of: request) == session.csrf else {
                     return Self.loginPage(error: "Log out was refused: the page's token did not match.", status: .forbidden)
@@ -52,8 +52,8 @@ struct DashboardPages {
             }
             return Self.redirect("/login", cookie: DashboardCookie.clear)
         }
-        router.get("/assets/app.js") { _, _ in Self.asset(PackageResources.app_js, type: "text/javascript; charset=utf-8") }
-        router.get("/assets/app.css") { _, _ in Self.asset(PackageResources.app_css, type: "text/css; charset=utf-8") }
+        pages.get("/assets/app.js") { _, _ in Self.asset(PackageResources.app_js, type: "text/javascript; charset=utf-8") }
+        pages.get("/assets/app.css") { _, _ in Self.asset(PackageResources.app_css, type: "text/css; charset=utf-8") }
     }
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

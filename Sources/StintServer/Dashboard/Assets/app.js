@@ -334,7 +334,7 @@ function soon() {
   pending = setTimeout(() => { pending = null; refresh(); }, 150);
 }
 
-const kinds = ["added", "started", "ended", "progress", "notification", "retry_scheduled", "requeued", "stalled",
+const kinds = ["added", "started", "ended", "progress", "notification", "released", "retried", "retry_scheduled", "requeued", "stalled",
   "breaker_open", "breaker_half_open", "breaker_closed", "preflight_failed", "preflight_passed", "dependency_failed",
   "queue_paused", "queue_resumed", "unprocessable", "schedule_added", "schedule_fired", "schedule_skipped",
   "schedule_missed", "schedule_paused", "schedule_removed", "stop_deferred"];
