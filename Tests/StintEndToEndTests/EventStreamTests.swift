@@ -25,14 +25,18 @@ struct EventStreamTests {
         deinit { close(fd) }
 
         /// Reads what arrives for up to `seconds`, or until `done` holds of all read so far.
-        /// False when the connection closed.
+        /// False when the connection closed. It awaits between looks rather than block a
+        /// thread of the test process's small cooperative pool, which other tests need.
         @discardableResult
-        func read(for seconds: Double, until done: (String) -> Bool = { _ in false }) -> Bool {
+        func read(for seconds: Double, until done: (String) -> Bool = { _ in false }) async -> Bool {
             let deadline = Date().addingTimeInterval(seconds)
             var buffer = [UInt8](repeating: 0, count: 65536)
             while Date() < deadline, !done(text) {
                 var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&poller, 1, 100) > 0 else { continue }
+                guard poll(&poller, 1, 0) > 0 else {
+                    try? await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
                 let count = Glibc.read(fd, &buffer, buffer.count)
                 if count <= 0 { return false }
                 text += String(decoding: buffer[0..<count], as: UTF8.self)
@@ -52,13 +56,13 @@ struct EventStreamTests {
     }
 
     @Test("every job event streams with its durable id; Last-Event-ID resumes after a daemon restart with nothing missed")
-    func resumeAcrossRestart() throws {
+    func resumeAcrossRestart() async throws {
         let harness = try StintHarness()
         let stream = try RawStream(harness)
-        #expect(stream.read(for: 5) { $0.contains("id: 0\n") }, "the stream starts by saying where")
+        #expect(await stream.read(for: 5) { $0.contains("id: 0\n") }, "the stream starts by saying where")
         let first = try harness.add("--", "sh", "-c", "exit 3")
         _ = try harness.run("wait", String(first))
-        stream.read(for: 10) { $0.contains(#""kind":"ended""#) }
+        await stream.read(for: 10) { $0.contains(#""kind":"ended""#) }
         #expect(stream.text.contains("event: added"))
         #expect(stream.text.contains("event: started"))
         #expect(stream.text.contains("event: ended"))
@@ -67,11 +71,12 @@ struct EventStreamTests {
 
         // The daemon goes away; more happens after it is back; the client resumes.
         harness.killDaemon()
-        #expect(!stream.read(for: 5), "the stream ended with the daemon")
+        let open = await stream.read(for: 5)
+        #expect(!open, "the stream ended with the daemon")
         try harness.startDaemon(parallel: 4)
         let second = try harness.add("--hold", "--", "true")
         let resumed = try RawStream(harness, headers: ["Last-Event-ID": String(seen)])
-        resumed.read(for: 10) { $0.contains(#""job":\#(second),"kind":"added""#) }
+        await resumed.read(for: 10) { $0.contains(#""job":\#(second),"kind":"added""#) }
         let stored = try harness.run("events", "--limit", "1000", "-o", "json").data([EventView].self)
         let expected = stored.map(\.id).filter { $0 > seen }
         #expect(!expected.isEmpty)
@@ -79,31 +84,31 @@ struct EventStreamTests {
     }
 
     @Test("a client scoped to a session streams only its session's jobs' events")
-    func sessionScoped() throws {
+    func sessionScoped() async throws {
         let harness = try StintHarness()
         let mine = try RawStream(harness, headers: ["Stint-Session": "alpha"])
         let everything = try RawStream(harness)
-        mine.read(for: 5) { $0.contains("id: ") }
-        everything.read(for: 5) { $0.contains("id: ") }
+        await mine.read(for: 5) { $0.contains("id: ") }
+        await everything.read(for: 5) { $0.contains("id: ") }
         let theirs = try harness.add("--session", "beta", "--", "true")
         let own = try harness.add("--session", "alpha", "--", "true")
         _ = try harness.run("wait", String(theirs), String(own))
-        mine.read(for: 10) { $0.contains(#""job":\#(own),"kind":"ended""#) }
-        everything.read(for: 10) { $0.contains(#""job":\#(own),"kind":"ended""#) && $0.contains(#""job":\#(theirs),"kind":"ended""#) }
+        await mine.read(for: 10) { $0.contains(#""job":\#(own),"kind":"ended""#) }
+        await everything.read(for: 10) { $0.contains(#""job":\#(own),"kind":"ended""#) && $0.contains(#""job":\#(theirs),"kind":"ended""#) }
         #expect(mine.text.contains(#""job":\#(own)"#))
         #expect(!mine.text.contains(#""job":\#(theirs)"#), "another session's job leaked: \(mine.text)")
         #expect(everything.text.contains(#""job":\#(theirs)"#))
     }
 
     @Test("an idle stream sends a keep-alive comment every 15 s")
-    func keepAlive() throws {
+    func keepAlive() async throws {
         let harness = try StintHarness()
         let stream = try RawStream(harness)
-        #expect(stream.read(for: 20) { $0.contains(": keep-alive\n\n") }, "no keep-alive in 20 s: \(stream.text)")
+        #expect(await stream.read(for: 20) { $0.contains(": keep-alive\n\n") }, "no keep-alive in 20 s: \(stream.text)")
     }
 
     @Test("a client that reads nothing is sent cut_off and disconnected; the daemon serves on")
-    func slowClientCutOff() throws {
+    func slowClientCutOff() async throws {
         let harness = try StintHarness()
         let stuck = try RawStream(harness)
         // Far more events than the socket's buffers hold: 6,000 held jobs, an `added` each.
@@ -111,29 +116,29 @@ struct EventStreamTests {
         let added = try harness.run(["add", "--hold", "--from", "-"], stdin: lines)
         #expect(added.status == 0, "\(added.stderr)")
         // Nothing read for 12 s: past the 10 s the daemon allows.
-        usleep(12_000_000)
+        try await Task.sleep(for: .seconds(12))
         // The response ends (its last chunk) right after the final event.
-        stuck.read(for: 20) { $0.hasSuffix("\n\n\r\n0\r\n\r\n") }
+        await stuck.read(for: 20) { $0.hasSuffix("\n\n\r\n0\r\n\r\n") }
         #expect(stuck.text.hasSuffix("\n\n\r\n0\r\n\r\n"), "the stream ended: \(stuck.text.suffix(300))")
         #expect(stuck.text.contains("event: cut_off\ndata: {\"reason\":\"the client did not keep up\""), "tail: \(stuck.text.suffix(300))")
         #expect(try harness.run("daemon", "status").status == 0)
     }
 
     @Test("stint events --follow prints events as they happen and carries on across a daemon restart")
-    func follow() throws {
+    func follow() async throws {
         let harness = try StintHarness()
         let follower = try harness.start(["events", "--follow", "-o", "json"])
         defer { kill(follower.pid, SIGTERM) }
-        usleep(500_000)
+        try await Task.sleep(for: .milliseconds(500))
         let first = try harness.add("--", "true")
         _ = try harness.run("wait", String(first))
-        #expect(try harness.eventually(10) { follower.stdoutSoFar.contains(#""job":\#(first),"kind":"ended""#) })
+        #expect(await Self.until(10) { follower.stdoutSoFar.contains(#""job":\#(first),"kind":"ended""#) })
         harness.killDaemon()
         try harness.startDaemon(parallel: 4)
         let second = try harness.add("--", "true")
         _ = try harness.run("wait", String(second))
         #expect(
-            try harness.eventually(15) { follower.stdoutSoFar.contains(#""job":\#(second),"kind":"ended""#) },
+            await Self.until(15) { follower.stdoutSoFar.contains(#""job":\#(second),"kind":"ended""#) },
             "after the restart: \(follower.stdoutSoFar) \(follower.stderrSoFar)")
         let lines = follower.stdoutSoFar.split(separator: "\n")
         let events = try lines.map { try StintJSON.decoder().decode(EventView.self, from: Data($0.utf8)) }
@@ -141,8 +146,18 @@ struct EventStreamTests {
         #expect(Set(events.map(\.id)).count == events.count, "none twice")
     }
 
+    /// Whether `condition` holds within `seconds`, looking every 50 ms without blocking a thread.
+    static func until(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
     @Test("events --follow refuses bad flags with E_USAGE (exit 64)")
-    func usage() throws {
+    func usage() async throws {
         let harness = try StintHarness()
         #expect(try harness.run("events", "--after", "5").status == 64)
         #expect(try harness.run("events", "--follow", "--after", "-1").status == 64)

@@ -82,11 +82,11 @@ struct MetricsTests {
     }
 
     @Test("a queue's depth and the age of its oldest ready job, while a paused queue holds them")
-    func depthAndAge() throws {
+    func depthAndAge() async throws {
         let harness = try StintHarness()
         #expect(try harness.run("queue", "pause", "slow").status == 0)
         for _ in 0..<3 { _ = try harness.add("--queue", "slow", "--", "true") }
-        usleep(1_100_000)
+        try await Task.sleep(for: .milliseconds(1100))
         let (_, samples) = Self.exported(try Self.scrape(harness).body)
         #expect(samples[#"stint_queue_depth{queue="slow"}"#] == 3)
         #expect(samples[#"stint_queue_paused{queue="slow"}"#] == 1)
