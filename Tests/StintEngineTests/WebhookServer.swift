@@ -12,7 +12,7 @@ final class WebhookServer: Sendable {
     struct Reply: Sendable {
         var status: Int
         var retryAfter: String?
-        /// Seconds to wait before answering.
+        /// Seconds to wait before answering (cut short when the server stops).
         var delay: Double = 0
     }
 
@@ -27,6 +27,9 @@ final class WebhookServer: Sendable {
     private struct State {
         var scripts: [String: [Reply]]
         var arrivals: [Arrival] = []
+        /// The paths answered so far, in the order their answers went out.
+        var answered: [String] = []
+        var stopping = false
     }
 
     let port: Int
@@ -52,7 +55,11 @@ final class WebhookServer: Sendable {
                 state.arrivals.append(Arrival(path: "/" + name, headers: headers, body: String(buffer: body)))
                 return state.scripts[name]?.isEmpty == false ? state.scripts[name]!.removeFirst() : Reply(status: 200)
             }
-            if reply.delay > 0 { try await Task.sleep(for: .seconds(reply.delay)) }
+            let answerAt = ContinuousClock.now + .seconds(reply.delay)
+            while ContinuousClock.now < answerAt, !recorder.state.withLock({ $0.stopping }) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            recorder.state.withLock { $0.answered.append("/" + name) }
             var fields = HTTPFields()
             if let retryAfter = reply.retryAfter { fields[HTTPField.Name("Retry-After")!] = retryAfter }
             return Response(
@@ -81,8 +88,12 @@ final class WebhookServer: Sendable {
     /// The requests so far, oldest first.
     var arrivals: [Arrival] { recorder.state.withLock { $0.arrivals } }
 
+    /// The paths answered so far, in the order their answers went out.
+    var answered: [String] { recorder.state.withLock { $0.answered } }
+
     /// Stops the server and waits until it has.
     func stop() async {
+        recorder.state.withLock { $0.stopping = true }
         task.cancel()
         _ = await task.result
     }
