@@ -26,22 +26,29 @@ struct EventStreamTests {
 
         /// Reads what arrives for up to `seconds`, or until `done` holds of all read so far.
         /// False when the connection closed. It awaits between looks rather than block a
-        /// thread of the test process's small cooperative pool, which other tests need.
+        /// thread of the test process's small cooperative pool, which other tests need, and
+        /// takes what has arrived before each verdict, so a look that wakes late (a busy
+        /// pool) still sees everything sent by then.
         @discardableResult
         func read(for seconds: Double, until done: (String) -> Bool = { _ in false }) async -> Bool {
             let deadline = Date().addingTimeInterval(seconds)
+            while true {
+                guard takeArrived() else { return false }
+                if done(text) || Date() >= deadline { return true }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+
+        /// Appends what the socket holds now, without waiting; false when it closed.
+        private func takeArrived() -> Bool {
             var buffer = [UInt8](repeating: 0, count: 65536)
-            while Date() < deadline, !done(text) {
+            while true {
                 var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&poller, 1, 0) > 0 else {
-                    try? await Task.sleep(for: .milliseconds(50))
-                    continue
-                }
+                guard poll(&poller, 1, 0) > 0 else { return true }
                 let count = Glibc.read(fd, &buffer, buffer.count)
                 if count <= 0 { return false }
                 text += String(decoding: buffer[0..<count], as: UTF8.self)
             }
-            return true
         }
 
         /// The `id:` of every message that carries data, in order.

@@ -81,8 +81,10 @@ final class SQLiteGroupCommitTests: Sendable {
         #expect(stored == [0, 1, 2, 3, 5, 6, 7, 9, 10])
     }
 
-    @Test("past the queue's bound, a writer waits for room instead of queueing")
-    func backPressure() async throws {
+    /// Ten rounds at once: the eight writers arrive together, and a bound checked apart from
+    /// the queueing let four in (CI, 2026-12-02), so every round must hold it.
+    @Test("past the queue's bound, a writer waits for room instead of queueing", arguments: 1...10)
+    func backPressure(round: Int) async throws {
         let writer = SQLiteGroupCommit(pool: store.pool, options: .init(batchLimit: 2, queueLimit: 3))
         let started = Atomic<Bool>(false)
         let release = DispatchSemaphore(value: 0)

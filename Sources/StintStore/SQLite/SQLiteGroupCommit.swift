@@ -48,8 +48,9 @@ final class SQLiteGroupCommit: Sendable {
         /// True while a drain of the queue is scheduled or running on the writer queue.
         var draining = false
         /// Callers waiting for room in the queue, in order.
-        var roomWaiters: [CheckedContinuation<Bool, Never>] = []
-        /// Callers let in from `roomWaiters` whose write is not queued yet: their room is kept.
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Room reserved by callers whose write is not queued yet (checked and reserved in
+        /// one step, so callers arriving together never overfill the queue).
         var promised = 0
 
         var isFull: Bool { queue.count + promised >= limit }
@@ -77,7 +78,7 @@ final class SQLiteGroupCommit: Sendable {
     /// Runs `body` in a transaction shared with whatever else waits to be written, and
     /// returns its value once that transaction has committed.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let promised = await waitForRoom()
+        await reserveRoom()
         return try await withCheckedThrowingContinuation { continuation in
             let result = ResultBox<T>()
             let pending = Pending(
@@ -97,7 +98,7 @@ final class SQLiteGroupCommit: Sendable {
                 })
             let startDrain = state.withLock { state -> Bool in
                 state.queue.append(pending)
-                if promised { state.promised -= 1 }
+                state.promised -= 1
                 guard !state.draining else { return false }
                 state.draining = true
                 return true
@@ -106,24 +107,31 @@ final class SQLiteGroupCommit: Sendable {
         }
     }
 
-    /// Suspends while the queue is full; true when the caller was let in from the waiters,
-    /// with room kept for it.
-    private func waitForRoom() async -> Bool {
-        guard state.withLock({ $0.isFull }) else { return false }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+    /// Reserves room for one write in the queue, suspending while it is full.
+    private func reserveRoom() async {
+        let reserved = state.withLock { state -> Bool in
+            guard !state.isFull else { return false }
+            state.promised += 1
+            return true
+        }
+        if reserved { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let roomNow = state.withLock { state -> Bool in
-                guard state.isFull else { return true }
+                guard state.isFull else {
+                    state.promised += 1
+                    return true
+                }
                 state.roomWaiters.append(continuation)
                 return false
             }
-            if roomNow { continuation.resume(returning: false) }
+            if roomNow { continuation.resume() }
         }
     }
 
     /// Commits batches until the queue is empty. Runs on GRDB's writer queue.
     private func drain(_ db: Database) {
         while true {
-            let (batch, admitted) = state.withLock { state -> ([Pending], [CheckedContinuation<Bool, Never>]) in
+            let (batch, admitted) = state.withLock { state -> ([Pending], [CheckedContinuation<Void, Never>]) in
                 let batch = Array(state.queue.prefix(options.batchLimit))
                 state.queue.removeFirst(batch.count)
                 if batch.isEmpty { state.draining = false }
@@ -133,7 +141,8 @@ final class SQLiteGroupCommit: Sendable {
                 state.promised += admitted.count
                 return (batch, admitted)
             }
-            for waiter in admitted { waiter.resume(returning: true) }
+            // Their room is reserved (`promised`) before they are resumed.
+            for waiter in admitted { waiter.resume() }
             guard !batch.isEmpty else { return }
             commit(batch, db)
         }
