@@ -425,36 +425,19 @@ public struct StintClient: Sendable {
         var query: [(String, String)] = [("watch", "1")]
         if let session { query.append(("session", session)) }
         if after > 0 { query.append(("after", String(after))) }
-        let connection = try connection(autostart: true, longPoll: true)
         var buffer = Data()
-        var errorBody = Data()
-        var isError = false
-        struct Stop: Error {}
         let decoder = StintJSON.decoder()
-        do {
-            _ = try connection.exchange(
-                method: "GET", path: "/v1/notifications" + Self.queryString(query), body: nil,
-                onHead: { head in isError = head.status >= 400 },
-                onBody: { data in
-                    if isError {
-                        errorBody.append(data)
-                        return
-                    }
-                    buffer.append(data)
-                    while let newline = buffer.firstIndex(of: 0x0A) {
-                        let line = buffer[buffer.startIndex..<newline]
-                        buffer = Data(buffer[buffer.index(after: newline)...])
-                        guard !line.isEmpty else { continue }  // a heartbeat
-                        let notification = try decoder.decode(NotificationView.self, from: Data(line))
-                        guard try sink(notification) else { throw Stop() }
-                    }
-                })
-        } catch is Stop {
-            return
-        } catch let error as HTTPConnection.ConnectError {
-            throw unavailable(error)
+        try stream("/v1/notifications" + Self.queryString(query)) { data in
+            buffer.append(data)
+            while let newline = buffer.firstIndex(of: 0x0A) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer = Data(buffer[buffer.index(after: newline)...])
+                guard !line.isEmpty else { continue }  // a heartbeat
+                let notification = try decoder.decode(NotificationView.self, from: Data(line))
+                guard try sink(notification) else { return false }
+            }
+            return true
         }
-        if isError { throw Self.error(from: errorBody) }
     }
 
     /// Streams events to `sink` as they are stored (`GET /v1/events` as server-sent
@@ -470,37 +453,49 @@ public struct StintClient: Sendable {
         if let job { query.append(("job", String(job))) }
         if let queue { query.append(("queue", queue)) }
         if let after { query.append(("after", String(after))) }
-        var connection = try connection(autostart: true, longPoll: true)
-        connection.headers["Accept"] = "text/event-stream"
         var parser = ServerSentEvents()
+        let decoder = StintJSON.decoder()
+        do {
+            try stream("/v1/events" + Self.queryString(query), accept: "text/event-stream") { data in
+                for message in parser.feed(data) where message.event != "cut_off" {
+                    let event = try decoder.decode(EventView.self, from: Data(message.data.utf8))
+                    guard try sink(event) else { return false }
+                }
+                return true
+            }
+        } catch let error as StintError where error.code == .unavailable && parser.lastID != nil {
+            // The daemon went away mid-stream: say where the stream got to.
+        }
+        return parser.lastID.flatMap { Int64($0) }
+    }
+
+    /// GETs `path` on a long-poll connection and hands its body to `onData` as it arrives,
+    /// until the daemon closes the stream or `onData` returns false. An error answer's
+    /// body is collected and thrown as its error; a daemon that cannot be reached is
+    /// `E_UNAVAILABLE`.
+    private func stream(_ path: String, accept: String? = nil, onData: (Data) throws -> Bool) throws {
+        var connection = try connection(autostart: true, longPoll: true)
+        if let accept { connection.headers["Accept"] = accept }
         var errorBody = Data()
         var isError = false
         struct Stop: Error {}
-        let decoder = StintJSON.decoder()
         do {
             _ = try connection.exchange(
-                method: "GET", path: "/v1/events" + Self.queryString(query), body: nil,
+                method: "GET", path: path, body: nil,
                 onHead: { head in isError = head.status >= 400 },
                 onBody: { data in
                     if isError {
                         errorBody.append(data)
-                        return
-                    }
-                    for message in parser.feed(data) where message.event != "cut_off" {
-                        let event = try decoder.decode(EventView.self, from: Data(message.data.utf8))
-                        guard try sink(event) else { throw Stop() }
+                    } else if try !onData(data) {
+                        throw Stop()
                     }
                 })
         } catch is Stop {
-            return parser.lastID.flatMap { Int64($0) }
+            return
         } catch let error as HTTPConnection.ConnectError {
             throw unavailable(error)
-        } catch let error as StintError where error.code == .unavailable && parser.lastID != nil {
-            // The daemon went away mid-stream: say where the stream got to.
-            return parser.lastID.flatMap { Int64($0) }
         }
         if isError { throw Self.error(from: errorBody) }
-        return parser.lastID.flatMap { Int64($0) }
     }
 
     /// Acknowledges notifications.
