@@ -11,7 +11,6 @@ import StintStore
 /// breaker, preflight, `run_at`, dependencies); the dispatcher decides how many.
 actor Dispatcher {
     private let context: EngineContext
-    private let parallel: Int
     private let attempts: AttemptSupervisor
     private let settlement: Settlement
     private let wakeUps: WakeSchedule
@@ -24,7 +23,7 @@ actor Dispatcher {
         wakeUps: WakeSchedule, preflights: PreflightRequests
     ) {
         self.context = context
-        self.parallel = parallel
+        slots = SlotReservations(parallel: parallel)
         self.attempts = attempts
         self.settlement = settlement
         self.wakeUps = wakeUps
@@ -46,37 +45,42 @@ actor Dispatcher {
             do {
                 result = try await context.store.claim(limit: free, worker: context.worker, now: context.clock.now())
             } catch {
-                reserved -= free
+                _ = handBack(free)
                 context.logger.error("claim failed", metadata: ["error": "\(error)"])
                 break
             }
             await start(result)
-            reserved -= free
+            if handBack(free) { again = true }
             if free > 0, result.claimed.count == free { again = true }
         } while again
     }
 
-    /// Slots reserved by claims under way (this dispatcher's, or one inside an add's or an
-    /// ending's transaction), not yet counted among the running attempts.
-    private var reserved = 0
+    /// The slots held by claims under way: this dispatcher's, or one inside an add's, an
+    /// ending's or a fire's transaction.
+    private var slots: SlotReservations
 
     /// Reserves every slot free now for a claim about to be made; the caller hands them
     /// back with ``claimed(_:reserved:)`` (or, here, after its own claim).
     func reserveSlots() async -> Int {
         let running = await attempts.count
-        let free = max(0, parallel - running - reserved)
-        reserved += free
-        return free
+        return slots.reserve(running: running)
+    }
+
+    /// Hands `count` reserved slots back; true when a dispatch must look again (see
+    /// ``SlotReservations``).
+    private func handBack(_ count: Int) -> Bool {
+        slots.handBack(count)
     }
 
     /// Starts what a claim made inside another write's transaction claimed with `count`
     /// reserved slots (`nil`: that write failed), and hands the slots back.
     func claimed(_ result: ClaimResult?, reserved count: Int) async {
         if let result { await start(result) }
-        reserved -= count
+        let lookAgain = handBack(count)
         // All the slots were used: more may be claimable once others free up, which their
-        // endings will claim; none was reserved: a claim under way may have missed this write.
-        if count == 0 || result == nil { await dispatch() }
+        // endings will claim; none was reserved: a claim under way may have missed this write;
+        // a claim short-changed while these were held: its write may not have been claimed.
+        if count == 0 || result == nil || lookAgain { await dispatch() }
     }
 
     /// Launches what a claim claimed, and acts on what else it found.

@@ -37,6 +37,25 @@ struct DispatcherTests {
         }
     }
 
+    /// CI, 2026-12-02: an add's claim was given no slot while an earlier add's claim held
+    /// them all, and the earlier one handed them back without looking again, so the job
+    /// stayed queued beside free slots until something else woke the dispatcher (here,
+    /// with a manual clock and no endings, never). That interleaving depends on how tasks
+    /// are scheduled, so this only exercises it; `SlotReservationsTests` scripts it.
+    @Test("jobs added while other adds' claims hold the slots all start, with nothing else to wake the dispatcher", arguments: 1...20)
+    func addsWhileSlotsAreHeld(round: Int) async throws {
+        try await EngineFixture.with(.init(parallel: 8)) { fixture in
+            // One after another (the earlier add's claim is still being started), then together.
+            for _ in 0..<3 { _ = try await fixture.add() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 { group.addTask { _ = try await fixture.add() } }
+                try await group.waitForAll()
+            }
+            try await fixture.untilLaunched(6)
+            #expect(fixture.processes.now.mostAtOnce <= 8)
+        }
+    }
+
     @Test("a free slot goes to the highest priority, then the oldest")
     func priorityThenAge() async throws {
         try await EngineFixture.with(.init(parallel: 1)) { fixture in
